@@ -1,0 +1,190 @@
+// The Flux event on the wire: decoding with Go's rules plus Herald's validation, and Go-compatible JSON encoding.
+import { z } from 'zod';
+
+export interface ObjectReference {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+  apiVersion?: string;
+  resourceVersion?: string;
+  fieldPath?: string;
+}
+
+export interface FluxEvent {
+  involvedObject: ObjectReference;
+  severity: string;
+  /** Canonical RFC 3339 in UTC with whole seconds (`2026-07-20T10:15:30Z`), or null when unset. */
+  timestamp: string | null;
+  message: string;
+  reason: string;
+  metadata: Record<string, string>;
+  reportingController: string;
+  reportingInstance?: string;
+}
+
+export const SEVERITIES = ['info', 'error', 'trace'] as const;
+export const EVENT_GROUP_PREFIX = 'event.toolkit.fluxcd.io/';
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Parses an RFC 3339 timestamp as Go does and returns it in Flux's canonical form, or undefined when invalid. */
+export function canonicalTimestamp(value: string): string | undefined {
+  const m = RFC3339.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, , zone] = m as unknown as string[];
+  const month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const daysInMonth = new Date(Date.UTC(Number(y), month, 0)).getUTCDate();
+  if (day > daysInMonth) return undefined;
+  let ms = Date.UTC(Number(y), month - 1, day, hour, minute, second);
+  if (zone !== 'Z') {
+    const sign = zone!.startsWith('-') ? -1 : 1;
+    const oh = Number(zone!.slice(1, 3)), om = Number(zone!.slice(4, 6));
+    if (oh > 23 || om > 59) return undefined;
+    ms -= sign * (oh * 60 + om) * 60_000;
+  }
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const optionalString = z.union([z.string(), z.null()]).optional().transform((v) => v ?? '');
+const requiredName = (field: string) =>
+  z.string({ error: (i) => (i.input === undefined || i.input === null ? `${field} is required` : `${field} must be a string`) })
+    .min(1, `${field} must not be empty`);
+
+const involvedObjectSchema = z.object({
+  kind: requiredName('kind'),
+  namespace: requiredName('namespace'),
+  name: requiredName('name'),
+  uid: optionalString,
+  apiVersion: optionalString,
+  resourceVersion: optionalString,
+  fieldPath: optionalString,
+}, { error: 'involvedObject must be an object with kind, namespace and name' });
+
+export const eventSchema = z.object({
+  involvedObject: involvedObjectSchema,
+  severity: z.enum(SEVERITIES, { error: `severity must be one of ${SEVERITIES.join(', ')}` }),
+  timestamp: z.union([z.string(), z.null()]).optional().transform((v, ctx) => {
+    if (v === undefined || v === null) return null;
+    const t = canonicalTimestamp(v);
+    if (t === undefined) {
+      ctx.addIssue({ code: 'custom', message: `timestamp must be RFC 3339 (e.g. 2026-07-20T10:15:30Z), got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return t;
+  }),
+  message: optionalString,
+  reason: optionalString,
+  metadata: z.union([z.record(z.string(), z.union([z.string(), z.null()])), z.null()]).optional()
+    .transform((m) => {
+      const out: Record<string, string> = {};
+      if (m) for (const [k, v] of Object.entries(m)) out[k] = v ?? '';
+      return out;
+    }),
+  reportingController: optionalString,
+  reportingInstance: optionalString,
+}, { error: 'the event must be a JSON object' });
+
+const TOP_FIELDS = ['involvedObject', 'severity', 'timestamp', 'message', 'reason', 'metadata', 'reportingController', 'reportingInstance'];
+const REF_FIELDS = ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'];
+
+/** Go's encoding/json matches member names case-insensitively, preferring an exact match; unknown members are dropped. */
+function foldFields(input: unknown, fields: string[]): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const src = input as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const lower = new Map(fields.map((f) => [f.toLowerCase(), f]));
+  for (const [k, v] of Object.entries(src)) {
+    const f = lower.get(k.toLowerCase());
+    if (f !== undefined && (k === f || !(f in src))) out[f] = v;
+  }
+  return out;
+}
+
+export class EventDecodeError extends Error {
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+/** Decodes one request body into an event, or throws EventDecodeError naming the bad field. */
+export function decodeEvent(body: Buffer | string): FluxEvent {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new EventDecodeError(`body is not valid JSON: ${(err as Error).message}`);
+  }
+  const folded = foldFields(raw, TOP_FIELDS) as Record<string, unknown> | unknown;
+  if (folded && typeof folded === 'object' && !Array.isArray(folded) && 'involvedObject' in (folded as object)) {
+    (folded as Record<string, unknown>).involvedObject = foldFields((folded as Record<string, unknown>).involvedObject, REF_FIELDS);
+  }
+  const parsed = eventSchema.safeParse(folded);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.map(String).join('.');
+    throw new EventDecodeError(field ? `${field}: ${issue.message}` : issue.message, field || undefined);
+  }
+  const e = parsed.data;
+  const ref: ObjectReference = { kind: e.involvedObject.kind, namespace: e.involvedObject.namespace, name: e.involvedObject.name };
+  for (const f of ['uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const) if (e.involvedObject[f]) ref[f] = e.involvedObject[f];
+  const event: FluxEvent = {
+    involvedObject: ref,
+    severity: e.severity,
+    timestamp: e.timestamp,
+    message: e.message,
+    reason: e.reason,
+    metadata: e.metadata,
+    reportingController: e.reportingController,
+  };
+  if (e.reportingInstance) event.reportingInstance = e.reportingInstance;
+  return event;
+}
+
+/** A JSON string literal escaped as Go's encoding/json does (HTML-safe, U+2028/2029 escaped, invalid UTF-16 as U+FFFD). */
+export function goJsonString(s: string): string {
+  return JSON.stringify(s.toWellFormed()).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A string map with keys sorted by byte order, as Go serialises maps. */
+export function goJsonStringMap(m: Record<string, string>): string {
+  const keys = Object.keys(m).sort(compareBytes);
+  return `{${keys.map((k) => `${goJsonString(k)}:${goJsonString(m[k]!)}`).join(',')}}`;
+}
+
+export function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Serialises an event exactly as Flux does (field order, omitted empties, sorted metadata, no trailing newline). */
+export function encodeEvent(e: FluxEvent): string {
+  const ref = e.involvedObject;
+  const refParts: string[] = [];
+  for (const f of REF_FIELDS as (keyof ObjectReference)[]) {
+    const v = ref[f];
+    if (v) refParts.push(`${goJsonString(f)}:${goJsonString(v)}`);
+  }
+  let out = `{"involvedObject":{${refParts.join(',')}},"severity":${goJsonString(e.severity)},"timestamp":${e.timestamp === null ? 'null' : goJsonString(e.timestamp)},"message":${goJsonString(e.message)},"reason":${goJsonString(e.reason)}`;
+  if (Object.keys(e.metadata).length > 0) out += `,"metadata":${goJsonStringMap(e.metadata)}`;
+  out += `,"reportingController":${goJsonString(e.reportingController)}`;
+  if (e.reportingInstance) out += `,"reportingInstance":${goJsonString(e.reportingInstance)}`;
+  return out + '}';
+}
+
+/** The involved object's API group, derived like Kubernetes' ParseGroupVersion (events.md §5). */
+export function apiGroupOf(apiVersion: string | undefined): string {
+  if (!apiVersion || apiVersion === '/') return '';
+  const parts = apiVersion.split('/');
+  if (parts.length === 2) return parts[0]!;
+  return '';
+}
+
+export function describeObject(ref: ObjectReference): string {
+  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
+export function cloneEvent(e: FluxEvent): FluxEvent {
+  return { ...e, involvedObject: { ...e.involvedObject }, metadata: { ...e.metadata } };
+}

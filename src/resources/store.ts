@@ -1,0 +1,227 @@
+// The in-memory ResourceStore every source fills: Alerts (compiled and indexed), Providers, Secrets and other objects' labels.
+import { EventEmitter } from 'node:events';
+import { RE2JS } from 're2js';
+import type { Alert } from '../api/alert.js';
+import type { Provider } from '../api/provider.js';
+import type { Secret } from '../api/secret.js';
+import type { ResolvedMeta } from '../api/meta.js';
+
+/** Any other Kubernetes object, kept only for `matchLabels` lookups of involved objects. */
+export interface GenericObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ResolvedMeta;
+}
+
+export type StoredObject = Alert | Provider | Secret | GenericObject;
+
+export interface CompiledPattern {
+  pattern: string;
+  regex?: RE2JS;
+  error?: string;
+}
+
+/** An Alert with its regexes compiled once per version (Go RE2 semantics, unanchored find). */
+export interface CompiledAlert {
+  alert: Alert;
+  inclusion: CompiledPattern[];
+  exclusion: CompiledPattern[];
+}
+
+export type ChangeType = 'upsert' | 'delete';
+export interface StoreChange {
+  type: ChangeType;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** How the labels of an involved object are found: the store's own objects, or the Kubernetes API in cluster mode. */
+export type LabelLookup = (ref: { apiVersion?: string; kind: string; namespace: string; name: string }) =>
+  Promise<Record<string, string> | undefined>;
+
+export function compilePattern(pattern: string): CompiledPattern {
+  try {
+    return { pattern, regex: RE2JS.compile(pattern) };
+  } catch (err) {
+    return { pattern, error: (err as Error).message };
+  }
+}
+
+export function compileAlert(alert: Alert): CompiledAlert {
+  return {
+    alert,
+    inclusion: (alert.spec.inclusionList ?? []).map(compilePattern),
+    exclusion: (alert.spec.exclusionList ?? []).map(compilePattern),
+  };
+}
+
+function nsName(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+function objectKey(apiVersionOrGroup: string, kind: string, namespace: string, name: string): string {
+  return `${apiVersionOrGroup}|${kind}|${namespace}/${name}`;
+}
+
+function groupOf(apiVersion: string | undefined): string {
+  if (!apiVersion) return '';
+  const i = apiVersion.indexOf('/');
+  return i < 0 ? '' : apiVersion.slice(0, i);
+}
+
+/**
+ * Holds the resources and answers the questions the event path asks. Alerts are indexed by
+ * (source kind, effective namespace), so matching one event costs O(alerts that could match).
+ */
+export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: [] }> {
+  private readonly alertsByKey = new Map<string, CompiledAlert>();
+  private readonly providers = new Map<string, Provider>();
+  private readonly secrets = new Map<string, Secret>();
+  private readonly objects = new Map<string, GenericObject>();
+  /** kind -> namespace -> alerts with a source for that kind in that namespace. */
+  private readonly index = new Map<string, Map<string, Set<CompiledAlert>>>();
+  private isReady = false;
+  /** Called once for each newly compiled Alert version that has invalid patterns (reported once, not per event). */
+  onInvalidPattern?: (alert: Alert, list: 'inclusion' | 'exclusion', pattern: string, error: string) => void;
+
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  markReady(): void {
+    if (this.isReady) return;
+    this.isReady = true;
+    this.emit('ready');
+  }
+
+  upsert(obj: StoredObject): void {
+    const { namespace, name } = obj.metadata;
+    switch (obj.kind) {
+      case 'Alert':
+        this.upsertAlert(obj as Alert);
+        break;
+      case 'Provider':
+        this.providers.set(nsName(namespace, name), obj as Provider);
+        break;
+      case 'Secret':
+        this.secrets.set(nsName(namespace, name), obj as Secret);
+        break;
+      default:
+        this.objects.set(objectKey(groupOf(obj.apiVersion), obj.kind, namespace, name), obj as GenericObject);
+    }
+    this.emit('change', { type: 'upsert', kind: obj.kind, namespace, name });
+  }
+
+  /** Removes an object; `apiVersion` is needed only for generic objects. */
+  delete(kind: string, namespace: string, name: string, apiVersion?: string): void {
+    const key = nsName(namespace, name);
+    let removed = false;
+    switch (kind) {
+      case 'Alert': {
+        const old = this.alertsByKey.get(key);
+        if (old) {
+          this.unindex(old);
+          this.alertsByKey.delete(key);
+          removed = true;
+        }
+        break;
+      }
+      case 'Provider':
+        removed = this.providers.delete(key);
+        break;
+      case 'Secret':
+        removed = this.secrets.delete(key);
+        break;
+      default:
+        removed = this.objects.delete(objectKey(groupOf(apiVersion), kind, namespace, name));
+    }
+    if (removed) this.emit('change', { type: 'delete', kind, namespace, name });
+  }
+
+  private upsertAlert(alert: Alert): void {
+    const key = nsName(alert.metadata.namespace, alert.metadata.name);
+    const old = this.alertsByKey.get(key);
+    if (old) this.unindex(old);
+    const compiled = old && sameAlertPatterns(old.alert, alert)
+      ? { alert, inclusion: old.inclusion, exclusion: old.exclusion }
+      : compileAlert(alert);
+    if (!old || compiled.inclusion !== old.inclusion) this.reportInvalid(compiled);
+    this.alertsByKey.set(key, compiled);
+    for (const source of alert.spec.eventSources) {
+      const ns = source.namespace || alert.metadata.namespace;
+      let byNs = this.index.get(source.kind);
+      if (!byNs) this.index.set(source.kind, (byNs = new Map()));
+      let set = byNs.get(ns);
+      if (!set) byNs.set(ns, (set = new Set()));
+      set.add(compiled);
+    }
+  }
+
+  private reportInvalid(c: CompiledAlert): void {
+    if (!this.onInvalidPattern) return;
+    for (const p of c.inclusion) if (p.error) this.onInvalidPattern(c.alert, 'inclusion', p.pattern, p.error);
+    for (const p of c.exclusion) if (p.error) this.onInvalidPattern(c.alert, 'exclusion', p.pattern, p.error);
+  }
+
+  private unindex(c: CompiledAlert): void {
+    for (const source of c.alert.spec.eventSources) {
+      const ns = source.namespace || c.alert.metadata.namespace;
+      const byNs = this.index.get(source.kind);
+      const set = byNs?.get(ns);
+      if (!set) continue;
+      set.delete(c);
+      if (set.size === 0) byNs!.delete(ns);
+      if (byNs!.size === 0) this.index.delete(source.kind);
+    }
+  }
+
+  /** Alerts with at least one source for the event's kind and namespace, in namespace/name order (Flux lists alerts sorted). */
+  alertsFor(ref: { kind: string; namespace: string }): CompiledAlert[] {
+    const set = this.index.get(ref.kind)?.get(ref.namespace);
+    if (!set || set.size === 0) return [];
+    const list = [...set];
+    if (list.length > 1) list.sort(compareAlerts);
+    return list;
+  }
+
+  alerts(): CompiledAlert[] {
+    return [...this.alertsByKey.values()].sort(compareAlerts);
+  }
+
+  alert(namespace: string, name: string): CompiledAlert | undefined {
+    return this.alertsByKey.get(nsName(namespace, name));
+  }
+
+  provider(namespace: string, name: string): Provider | undefined {
+    return this.providers.get(nsName(namespace, name));
+  }
+
+  allProviders(): Provider[] {
+    return [...this.providers.values()];
+  }
+
+  secret(namespace: string, name: string): Secret | undefined {
+    return this.secrets.get(nsName(namespace, name));
+  }
+
+  /** Labels of an object kept in the store (directory mode's LabelLookup). */
+  readonly storedLabels: LabelLookup = async (ref) => {
+    const obj = this.objects.get(objectKey(groupOf(ref.apiVersion), ref.kind, ref.namespace, ref.name));
+    return obj ? (obj.metadata.labels ?? {}) : undefined;
+  };
+
+  counts(): { alerts: number; providers: number; secrets: number; objects: number } {
+    return { alerts: this.alertsByKey.size, providers: this.providers.size, secrets: this.secrets.size, objects: this.objects.size };
+  }
+}
+
+function compareAlerts(a: CompiledAlert, b: CompiledAlert): number {
+  const x = a.alert.metadata, y = b.alert.metadata;
+  return x.namespace < y.namespace ? -1 : x.namespace > y.namespace ? 1 : x.name < y.name ? -1 : x.name > y.name ? 1 : 0;
+}
+
+function sameAlertPatterns(a: Alert, b: Alert): boolean {
+  const eq = (x?: string[] | null, y?: string[] | null) => JSON.stringify(x ?? []) === JSON.stringify(y ?? []);
+  return eq(a.spec.inclusionList, b.spec.inclusionList) && eq(a.spec.exclusionList, b.spec.exclusionList);
+}
