@@ -76,7 +76,7 @@ export const eventSchema = z.object({
   }),
   message: optionalString,
   reason: optionalString,
-  metadata: z.union([z.record(z.string(), z.union([z.string(), z.null()])), z.null()]).optional()
+  metadata: z.record(z.string(), z.string({ error: 'metadata values must be strings' }).nullable(), { error: 'metadata must be an object of strings' }).nullable().optional()
     .transform((m) => {
       const out: Record<string, string> = {};
       if (m) for (const [k, v] of Object.entries(m)) out[k] = v ?? '';

@@ -8,8 +8,10 @@ export interface Delivery {
   notification: Notification;
   /** Epoch ms when the event server accepted the event. */
   acceptedAt: number;
-  /** Attempts already made by earlier workers (a durable outbox carries it across redeliveries). */
+  /** Attempts already made (a durable outbox carries it across redeliveries). */
   attempts?: number;
+  /** Epoch ms of the first attempt; the memory policy bounds all attempts by the provider timeout from here. */
+  firstAttemptAt?: number;
   /** Last error, masked, when the delivery was handed back. */
   lastError?: string;
 }

@@ -1,0 +1,131 @@
+// Wires one Herald process: resource source, store, dispatcher, outbox and workers, and the three HTTP servers.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { ResourceStore, type LabelLookup } from './resources/store.js';
+import { LogEventRecorder, type AlertEventRecorder } from './resources/recorder.js';
+import { startDirectorySource } from './resources/directory.js';
+import { MemoryDedupStore, type DedupStore } from './server/dedup.js';
+import { createEventServer } from './server/event-server.js';
+import { createAuxServer, listen, urlOf } from './server/health.js';
+import { collectProcessMetrics } from './server/metrics.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { MemoryOutbox } from './delivery/memory.js';
+import type { Outbox } from './delivery/outbox.js';
+import { ProviderCache } from './delivery/provider-cache.js';
+import { DurableRetryPolicy, FluxRetryPolicy } from './delivery/retry.js';
+import { createDeliveryHandler } from './delivery/worker.js';
+import { closeProviderResources } from './providers/lifecycle.js';
+
+export interface RunningHerald {
+  eventsUrl: string;
+  metricsUrl: string;
+  healthUrl: string;
+  store: ResourceStore;
+  /** Graceful stop: refuse new events, drain deliveries within the grace period, close connections. */
+  stop(): Promise<void>;
+}
+
+export async function startHerald(config: Config, log: Logger): Promise<RunningHerald> {
+  collectProcessMetrics();
+  const store = new ResourceStore();
+  const closers: Array<() => Promise<void>> = [];
+
+  let recorder: AlertEventRecorder = new LogEventRecorder(log.child({ logger: 'events' }));
+  let labels: LabelLookup = store.storedLabels;
+  store.onInvalidPattern = (alert, list, pattern, error) => {
+    const message = `failed to compile ${list} regex: ${pattern}`;
+    log.error({ alert: { namespace: alert.metadata.namespace, name: alert.metadata.name }, error }, message);
+    recorder.warning({ namespace: alert.metadata.namespace, name: alert.metadata.name, uid: alert.metadata.uid }, 'InvalidConfig', message);
+  };
+
+  // The probes answer from the start: /readyz says 503 until the resources are loaded.
+  let accepting = true;
+  const servers: Server[] = [];
+  const aux = new Map<string, { routes: Parameters<typeof createAuxServer>[0]; host: string; port: number }>();
+  const auxKey = (a: { host: string; port: number }) => `${a.host}:${a.port}`;
+  const addAux = (addr: Config['healthAddr'], routes: Parameters<typeof createAuxServer>[0]) => {
+    const k = auxKey(addr);
+    const existing = aux.get(k);
+    if (existing && addr.port !== 0) Object.assign(existing.routes, routes);
+    else aux.set(addr.port === 0 ? `${k}#${aux.size}` : k, { routes, host: addr.host, port: addr.port });
+  };
+  addAux(config.healthAddr, { healthz: () => true, readyz: () => store.ready && accepting });
+  addAux(config.metricsAddr, { metrics: true });
+  const auxUrls: Record<'health' | 'metrics', string> = { health: '', metrics: '' };
+  for (const { routes, host, port } of aux.values()) {
+    const server = createAuxServer(routes);
+    const addr = await listen(server, host, port);
+    servers.push(server);
+    if (routes.readyz) auxUrls.health = urlOf(addr);
+    if (routes.metrics) auxUrls.metrics = urlOf(addr);
+    log.info({ server: routes.metrics && routes.readyz ? 'health+metrics' : routes.metrics ? 'metrics' : 'health', address: urlOf(addr) }, 'listening');
+  }
+
+  if (config.configDir) {
+    const source = await startDirectorySource(store, { dir: config.configDir, log: log.child({ logger: 'config-dir' }) });
+    closers.push(() => source.close());
+  } else {
+    // Loaded only in cluster mode: the Kubernetes client is large and the embedded default does not need it.
+    const { startKubernetesSource } = await import('./resources/kubernetes.js');
+    const source = await startKubernetesSource(store, {
+      kubeconfig: config.kubeconfig,
+      watchAllNamespaces: config.watchAllNamespaces,
+      namespace: config.runtimeNamespace,
+      log: log.child({ logger: 'kubernetes' }),
+    });
+    labels = source.labels;
+    recorder = source.recorder;
+    closers.push(() => source.close());
+  }
+
+  let dedup: DedupStore;
+  let outbox: Outbox;
+  if (config.outbox === 'jetstream') {
+    const { createJetStreamBackends } = await import('./delivery/jetstream.js');
+    const backends = await createJetStreamBackends({
+      natsUrl: config.natsUrl!,
+      rateLimitIntervalMs: config.rateLimitInterval,
+      maxDeliveryAgeMs: config.maxDeliveryAge,
+      concurrency: config.deliveryConcurrency,
+      log: log.child({ logger: 'outbox' }),
+      config,
+    });
+    dedup = backends.dedup;
+    outbox = backends.outbox;
+    closers.push(() => backends.close());
+  } else {
+    dedup = new MemoryDedupStore(config.rateLimitInterval);
+    outbox = new MemoryOutbox({ perProviderConcurrency: config.deliveryConcurrency, log: log.child({ logger: 'outbox' }) });
+    closers.push(async () => dedup.close?.());
+  }
+
+  const providers = new ProviderCache(store, log);
+  const policy = config.outbox === 'jetstream'
+    ? new DurableRetryPolicy(config.maxDeliveryAge, config.retryInitialDelay, config.retryMaxDelay)
+    : new FluxRetryPolicy();
+  outbox.start(createDeliveryHandler({ store, providers, recorder, policy, log: log.child({ logger: 'delivery' }) }));
+
+  const dispatcher = new Dispatcher({ store, labels, providers, outbox, recorder, log: log.child({ logger: 'event-server' }), noCrossNamespaceRefs: config.noCrossNamespaceRefs });
+  const events = createEventServer({ dedup, dispatcher, log: log.child({ logger: 'event-server' }), exportHttpPathMetrics: config.exportHttpPathMetrics, accepting: () => accepting });
+  await events.listen({ host: config.eventsAddr.host, port: config.eventsAddr.port });
+  const eventsAddr = events.server.address() as AddressInfo;
+  const eventsUrl = urlOf(eventsAddr);
+  log.info({ server: 'events', address: eventsUrl, outbox: outbox.kind, resources: store.counts() }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    accepting = false;
+    log.info('shutting down: refusing new events, finishing deliveries');
+    await events.close();
+    await outbox.close(config.shutdownGracePeriod);
+    await providers.closeAll();
+    await closeProviderResources();
+    for (const c of closers.reverse()) await c().catch((err: Error) => log.error({ err: err.message }, 'shutdown step failed'));
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    log.info('stopped');
+  })());
+
+  return { eventsUrl, metricsUrl: auxUrls.metrics, healthUrl: auxUrls.health, store, stop };
+}

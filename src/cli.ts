@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// The herald command: serve, send (post a test event), check (validate manifests), explain (why an event matches or not).
+import { readFile } from 'node:fs/promises';
+import { FLAG_HELP, loadConfig, parseFlags, UsageError } from './config.js';
+import { createLogger } from './logger.js';
+import { startHerald } from './app.js';
+import { checkDirectory, explainDirectory } from './tools.js';
+
+const USAGE = `herald: a drop-in, loss-free event gateway for Flux
+
+Usage:
+  herald serve [flags]                      receive Flux events and deliver notifications
+  herald send [--events-url URL] FILE.json  post an event (default URL http://127.0.0.1:9090/) and print the answer
+  herald check DIR                          validate the manifests below DIR; exit 1 with one line per problem
+  herald explain DIR FILE.json              for each Alert in DIR, whether the event matches and, if not, why
+  herald outbox status|replay-dead [flags]  inspect the JetStream outbox (see docs/durable-delivery.md)
+  herald help                               this text
+
+${FLAG_HELP}
+`;
+
+async function serve(args: string[]): Promise<number> {
+  const config = loadConfig(args);
+  const log = createLogger({ level: config.logLevel, encoding: config.logEncoding });
+  const herald = await startHerald(config, log);
+  let signals = 0;
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.error({ signal: sig }, 'second signal, exiting now');
+        process.exit(1);
+      }
+      log.info({ signal: sig }, 'signal received');
+      herald.stop().then(resolve, resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  log.flush?.();
+  return 0;
+}
+
+async function send(args: string[]): Promise<number> {
+  const { flags, positional } = parseFlags(args, new Set(['events-url']));
+  if (positional.length !== 1) throw new UsageError('usage: herald send [--events-url URL] FILE.json');
+  const url = typeof flags['events-url'] === 'string' ? flags['events-url'] : 'http://127.0.0.1:9090/';
+  const body = await readFile(positional[0]!);
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  } catch (err) {
+    console.error(`herald send: cannot reach ${url}: ${(err as Error).cause ? String(((err as Error).cause as Error).message) : (err as Error).message}`);
+    return 1;
+  }
+  const text = await res.text();
+  console.log(`${res.status} ${res.statusText}${text ? `\n${text}` : ''}`);
+  return res.status === 202 ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'send':
+      return send(rest);
+    case 'check': {
+      if (rest.length !== 1) throw new UsageError('usage: herald check DIR');
+      return checkDirectory(rest[0]!);
+    }
+    case 'explain': {
+      if (rest.length !== 2) throw new UsageError('usage: herald explain DIR FILE.json');
+      return explainDirectory(rest[0]!, rest[1]!);
+    }
+    case 'outbox': {
+      const { outboxCommand } = await import('./delivery/jetstream-admin.js');
+      return outboxCommand(rest);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}; try herald help`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`herald: ${err.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(`herald: ${(err as Error).stack ?? String(err)}`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,108 @@
+// Parsed provider configs, built once per Provider/Secret version and released (pooled connections closed) when either changes.
+import type { Provider } from '../api/provider.js';
+import type { Secret } from '../api/secret.js';
+import type { Logger } from '../logger.js';
+import type { ResourceStore, StoreChange } from '../resources/store.js';
+import { providerDefinition } from '../providers/registry.js';
+import { resolveProviderSettings } from '../providers/settings.js';
+import { ConfigError, type ProviderDefinition, type ProviderSettings } from '../providers/types.js';
+
+export interface ResolvedProvider {
+  provider: Provider;
+  settings: ProviderSettings;
+  definition: ProviderDefinition<unknown>;
+  config: unknown;
+}
+
+interface Entry {
+  provider: Provider;
+  secrets: (Secret | undefined)[];
+  value?: ResolvedProvider;
+  error?: ConfigError;
+}
+
+function secretRefs(p: Provider): string[] {
+  return [p.spec.secretRef?.name, p.spec.proxySecretRef?.name, p.spec.certSecretRef?.name].filter((n): n is string => !!n);
+}
+
+export class ProviderCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly onChange = (c: StoreChange) => this.invalidate(c);
+
+  constructor(private readonly store: ResourceStore, private readonly log: Logger) {
+    store.on('change', this.onChange);
+  }
+
+  /** The parsed config for this Provider object, or a ConfigError with Flux's wording. */
+  resolve(provider: Provider): ResolvedProvider {
+    const key = `${provider.metadata.namespace}/${provider.metadata.name}`;
+    const secrets = secretRefs(provider).map((n) => this.store.secret(provider.metadata.namespace, n));
+    const cached = this.entries.get(key);
+    if (cached && cached.provider === provider && cached.secrets.length === secrets.length && cached.secrets.every((s, i) => s === secrets[i])) {
+      if (cached.error) throw cached.error;
+      return cached.value!;
+    }
+    if (cached) this.release(key, cached);
+    const entry: Entry = { provider, secrets };
+    try {
+      entry.value = this.build(provider);
+    } catch (err) {
+      entry.error = err instanceof ConfigError ? err : new ConfigError((err as Error).message);
+    }
+    this.entries.set(key, entry);
+    if (entry.error) throw entry.error;
+    return entry.value!;
+  }
+
+  private build(provider: Provider): ResolvedProvider {
+    const name = provider.metadata.name;
+    const definition = providerDefinition(provider.spec.type);
+    let settings: ProviderSettings;
+    try {
+      settings = resolveProviderSettings(provider, (ns, n) => this.store.secret(ns, n));
+    } catch (err) {
+      throw new ConfigError(`failed to initialize notifier for provider '${name}': ${(err as Error).message}`);
+    }
+    if (!definition) {
+      throw new ConfigError(`failed to initialize notifier for provider '${name}': failed to initialize notifier: provider ${provider.spec.type} not supported`);
+    }
+    try {
+      return { provider, settings, definition, config: definition.parse(settings) };
+    } catch (err) {
+      throw new ConfigError(`failed to initialize notifier for provider '${name}': failed to initialize notifier: ${(err as Error).message}`);
+    }
+  }
+
+  private invalidate(change: StoreChange): void {
+    if (change.kind === 'Provider') {
+      const key = `${change.namespace}/${change.name}`;
+      const e = this.entries.get(key);
+      if (e) this.release(key, e);
+      return;
+    }
+    if (change.kind !== 'Secret') return;
+    for (const [key, e] of this.entries) {
+      if (e.provider.metadata.namespace === change.namespace && secretRefs(e.provider).includes(change.name)) this.release(key, e);
+    }
+  }
+
+  private release(key: string, e: Entry): void {
+    this.entries.delete(key);
+    const v = e.value;
+    if (v?.definition.close) {
+      v.definition.close(v.config).catch((err: unknown) =>
+        this.log.error({ provider: key, err: (err as Error).message }, 'closing provider resources failed'));
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    this.store.off('change', this.onChange);
+    const closing: Promise<void>[] = [];
+    for (const e of this.entries.values()) {
+      const v = e.value;
+      if (v?.definition.close) closing.push(v.definition.close(v.config).catch(() => undefined));
+    }
+    this.entries.clear();
+    await Promise.all(closing);
+  }
+}

@@ -1,0 +1,126 @@
+// The HTTP event server (fastify): Flux's limits and status codes, validation, dedup (429), dispatch, 202.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { decodeEvent, EventDecodeError } from '../api/event.js';
+import type { Logger } from '../logger.js';
+import { cleanMetadata, removeInternalMetadata } from '../routing/metadata.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import { formatResetHeader, rateLimitKey, type DedupStore } from './dedup.js';
+import { eventsTotal, httpRequestDuration, httpRequestsInflight, httpResponseSize } from './metrics.js';
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+export const MAX_HEADER_BYTES = 256 * 1024;
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+export interface EventServerOptions {
+  dedup: DedupStore;
+  dispatcher: Dispatcher;
+  log: Logger;
+  exportHttpPathMetrics?: boolean;
+  /** While false (shutting down) new events get 503 so the emitter retries elsewhere. */
+  accepting?: () => boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    heraldStart?: bigint;
+  }
+}
+
+function text(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).header('content-type', 'text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(body);
+}
+
+export function createEventServer(opts: EventServerOptions): FastifyInstance {
+  const { dedup, dispatcher, log } = opts;
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 30_000 }, handler);
+    return server;
+  };
+  const app = Fastify({
+    serverFactory,
+    bodyLimit: MAX_BODY_BYTES,
+    logger: false,
+    return503OnClosing: true,
+    // Flux accepts any path: do not let the router normalise or reject odd ones.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+  });
+
+  app.removeAllContentTypeParsers();
+  // Content-Type is not checked (event-server.md §4.1): every body is read raw and decoded as JSON.
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
+
+  const handlerLabel = (url: string) => (opts.exportHttpPathMetrics ? url.split('?')[0]! : '/');
+  app.addHook('onRequest', async (req) => {
+    req.heraldStart = process.hrtime.bigint();
+    httpRequestsInflight.inc({ service: '', handler: handlerLabel(req.url) });
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const labels = { service: '', handler: handlerLabel(req.url), method: req.method, code: String(reply.statusCode) };
+    httpRequestsInflight.dec({ service: '', handler: labels.handler });
+    const seconds = Number(process.hrtime.bigint() - (req.heraldStart ?? process.hrtime.bigint())) / 1e9;
+    httpRequestDuration.observe(labels, seconds);
+    const size = Number(reply.getHeader('content-length') ?? 0);
+    httpResponseSize.observe(labels, Number.isFinite(size) ? size : 0);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      eventsTotal.inc({ outcome: 'invalid' });
+      return reply.code(413).send({ error: `request body larger than ${MAX_BODY_BYTES} bytes` });
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      eventsTotal.inc({ outcome: 'invalid' });
+      log.debug({ err: err.message }, 'reading the request body failed');
+      return reply.code(400).send({ error: `reading the request body failed: ${err.message}` });
+    }
+    log.error({ err: err.message }, 'event handling failed');
+    return text(reply, 500, 'Internal Server Error\n');
+  });
+
+  app.route({
+    method: [...ALL_METHODS],
+    url: '/*',
+    handler: async (req, reply) => {
+      if (req.method !== 'POST') {
+        return reply.code(405).header('allow', 'POST').send({ error: `method ${req.method} not allowed: Flux events are POSTed` });
+      }
+      if (opts.accepting && !opts.accepting()) {
+        eventsTotal.inc({ outcome: 'unavailable' });
+        return reply.code(503).header('retry-after', '1').send({ error: 'shutting down' });
+      }
+      const body = req.body;
+      let event;
+      try {
+        event = decodeEvent(Buffer.isBuffer(body) ? body : Buffer.alloc(0));
+      } catch (err) {
+        eventsTotal.inc({ outcome: 'invalid' });
+        const e = err as EventDecodeError;
+        log.debug({ error: e.message }, 'decoding the request body failed');
+        return reply.code(400).send(e.field ? { error: e.message, field: e.field } : { error: e.message });
+      }
+      event = cleanMetadata(event);
+      const key = rateLimitKey(event);
+      const decision = await dedup.take(key);
+      const reset = formatResetHeader(decision.resetAt);
+      reply.header('x-ratelimit-limit', '1').header('x-ratelimit-remaining', '0').header('x-ratelimit-reset', reset);
+      if (!decision.allowed) {
+        eventsTotal.inc({ outcome: 'duplicate' });
+        log.debug({ eventInvolvedObject: event.involvedObject }, 'Discarding event, rate limiting duplicate events');
+        return text(reply.header('retry-after', reset), 429, 'Too Many Requests\n');
+      }
+      try {
+        await dispatcher.dispatch(removeInternalMetadata(event));
+      } catch (err) {
+        eventsTotal.inc({ outcome: 'unavailable' });
+        log.error({ eventInvolvedObject: event.involvedObject, error: (err as Error).message }, 'could not accept the event');
+        // Give the window back, or the emitter's retry of this very event would be answered 429 and lost.
+        await dedup.release(key).catch(() => undefined);
+        return reply.code(503).header('retry-after', '1').send({ error: (err as Error).message });
+      }
+      eventsTotal.inc({ outcome: 'accepted' });
+      return reply.code(202).send();
+    },
+  });
+  return app;
+}

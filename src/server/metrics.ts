@@ -1,0 +1,55 @@
+// Prometheus metrics: Flux's gotk_event_http_* series plus Herald's delivery counters, in prom-client's default registry.
+import client from 'prom-client';
+
+export const registry = client.register;
+
+export const httpRequestDuration = new client.Histogram({
+  name: 'gotk_event_http_request_duration_seconds',
+  help: 'The latency of the HTTP requests.',
+  labelNames: ['service', 'handler', 'method', 'code'] as const,
+});
+
+export const httpResponseSize = new client.Histogram({
+  name: 'gotk_event_http_response_size_bytes',
+  help: 'The size of the HTTP responses.',
+  labelNames: ['service', 'handler', 'method', 'code'] as const,
+  buckets: [100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000],
+});
+
+export const httpRequestsInflight = new client.Gauge({
+  name: 'gotk_event_http_requests_inflight',
+  help: 'The number of inflight requests being handled at the same time.',
+  labelNames: ['service', 'handler'] as const,
+});
+
+export const notificationsTotal = new client.Counter({
+  name: 'herald_notifications_total',
+  help: 'Notifications by provider type and final result (delivered, failed, dropped).',
+  labelNames: ['type', 'result'] as const,
+});
+
+export const notificationDuration = new client.Histogram({
+  name: 'herald_notification_duration_seconds',
+  help: 'Time from acceptance of the event to the final outcome of the notification, by provider type.',
+  labelNames: ['type'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+});
+
+export const deliveryRetriesTotal = new client.Counter({
+  name: 'herald_delivery_retries_total',
+  help: 'Attempts that failed with a retryable error and were scheduled again, by provider type.',
+  labelNames: ['type'] as const,
+});
+
+export const eventsTotal = new client.Counter({
+  name: 'herald_events_total',
+  help: 'Events received, by outcome (accepted, duplicate, invalid, unavailable).',
+  labelNames: ['outcome'] as const,
+});
+
+let defaultsStarted = false;
+export function collectProcessMetrics(): void {
+  if (defaultsStarted) return;
+  defaultsStarted = true;
+  client.collectDefaultMetrics();
+}

@@ -1,0 +1,91 @@
+// The user tools behind `herald check` and `herald explain`: load a config directory once and report in plain lines.
+import { readFile } from 'node:fs/promises';
+import { cloneEvent, decodeEvent, describeObject } from './api/event.js';
+import { createLogger } from './logger.js';
+import { startDirectorySource } from './resources/directory.js';
+import { formatProblem } from './resources/manifests.js';
+import { ResourceStore } from './resources/store.js';
+import { explainAlert } from './routing/match.js';
+import { cleanMetadata, removeInternalMetadata } from './routing/metadata.js';
+import { prepareNotification } from './routing/notification.js';
+import { providerDefinition } from './providers/registry.js';
+import { resolveProviderSettings } from './providers/settings.js';
+
+async function loadDirectory(dir: string): Promise<{ store: ResourceStore; problems: string[] }> {
+  const store = new ResourceStore();
+  const invalid: string[] = [];
+  store.onInvalidPattern = (alert, list, pattern, error) =>
+    invalid.push(`Alert ${alert.metadata.namespace}/${alert.metadata.name}: spec.${list}List: failed to compile ${list} regex: ${pattern}: ${error}`);
+  const source = await startDirectorySource(store, { dir, log: createLogger({ level: 'error' }), pollIntervalMs: 3_600_000 });
+  const problems = source.problems().map(formatProblem);
+  await source.close();
+  return { store, problems: [...problems, ...invalid] };
+}
+
+/** Validates every manifest and every reference; prints one line per problem and returns the exit code. */
+export async function checkDirectory(dir: string, out: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  const { store, problems } = await loadDirectory(dir);
+  for (const c of store.alerts()) {
+    const a = c.alert;
+    if (!store.provider(a.metadata.namespace, a.spec.providerRef.name)) {
+      problems.push(`Alert ${a.metadata.namespace}/${a.metadata.name}: spec.providerRef: Provider ${a.metadata.namespace}/${a.spec.providerRef.name} not found`);
+    }
+  }
+  for (const p of store.allProviders().sort((x, y) => `${x.metadata.namespace}/${x.metadata.name}`.localeCompare(`${y.metadata.namespace}/${y.metadata.name}`))) {
+    const id = `Provider ${p.metadata.namespace}/${p.metadata.name}`;
+    const def = providerDefinition(p.spec.type);
+    try {
+      const settings = resolveProviderSettings(p, (ns, n) => store.secret(ns, n));
+      if (!def) {
+        problems.push(`${id}: spec.type: provider type ${p.spec.type} is not supported by this Herald version`);
+        continue;
+      }
+      const config = def.parse(settings);
+      await def.close?.(config);
+    } catch (err) {
+      problems.push(`${id}: ${(err as Error).message}`);
+    }
+  }
+  for (const line of problems) out(line);
+  const counts = store.counts();
+  out(problems.length === 0
+    ? `ok: ${counts.alerts} Alerts, ${counts.providers} Providers, ${counts.secrets} Secrets, ${counts.objects} other objects`
+    : `${problems.length} problem(s) in ${dir}`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+/** For each Alert: whether the event matches, what happens at its provider, or the first rule that excluded it. */
+export async function explainDirectory(dir: string, eventFile: string, out: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  const { store, problems } = await loadDirectory(dir);
+  for (const p of problems) out(`warning: ${p}`);
+  const event = removeInternalMetadata(cleanMetadata(decodeEvent(await readFile(eventFile))));
+  out(`event ${describeObject(event.involvedObject)} severity=${event.severity} reason=${event.reason}`);
+  let matches = 0;
+  for (const c of store.alerts()) {
+    const a = c.alert.metadata;
+    const verdict = await explainAlert(event, c, store.storedLabels);
+    if (!verdict.matched) {
+      out(`  ${a.namespace}/${a.name}: no match: ${verdict.rule}`);
+      continue;
+    }
+    const prepared = prepareNotification(cloneEvent(event), c, { noCrossNamespaceRefs: false, provider: (ns, n) => store.provider(ns, n) });
+    const via = `source ${verdict.source.kind}/${verdict.source.name}`;
+    switch (prepared.kind) {
+      case 'ready':
+        matches++;
+        out(`  ${a.namespace}/${a.name}: MATCH (${via}) -> ${prepared.provider.spec.type} provider ${prepared.provider.metadata.name}${prepared.notification.commitStatusId ? ` (commit status id ${prepared.notification.commitStatusId})` : ''}`);
+        break;
+      case 'skip':
+        out(`  ${a.namespace}/${a.name}: matches (${via}) but not sent: ${prepared.why}`);
+        break;
+      case 'drop':
+        out(`  ${a.namespace}/${a.name}: matches (${via}) but dropped: ${prepared.gate === 'commit-status' ? 'commit-status providers need a commit, a commit_status=update or an error event' : 'change-request providers need event.toolkit.fluxcd.io/change_request metadata'}`);
+        break;
+      case 'error':
+        out(`  ${a.namespace}/${a.name}: matches (${via}) but fails: ${prepared.message}`);
+        break;
+    }
+  }
+  out(`${matches} notification(s) would be sent`);
+  return 0;
+}

@@ -1,0 +1,18 @@
+// Paths to and loaders for the shared Flux fixtures (../shared/fixtures beside the checkout).
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './herald-process.js';
+
+export const fixturesDir = process.env.HERALD_FIXTURES ?? path.resolve(repoRoot, '../shared/fixtures');
+
+export function fixtureText(rel: string): string {
+  return readFileSync(path.join(fixturesDir, rel), 'utf8');
+}
+
+export function fixtureJson<T = unknown>(rel: string): T {
+  return JSON.parse(fixtureText(rel)) as T;
+}
+
+export function fixtureEventFiles(): string[] {
+  return readdirSync(path.join(fixturesDir, 'events')).filter((f) => f.endsWith('.json')).sort().map((f) => `events/${f}`);
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalTimestamp, decodeEvent, encodeEvent, EventDecodeError, apiGroupOf, goJsonString } from '../../../src/api/event.js';
+import { fixtureEventFiles, fixtureText } from '../../helpers/fixtures.js';
+
+const valid = {
+  involvedObject: { kind: 'Kustomization', namespace: 'apps', name: 'webapp' },
+  severity: 'info',
+  message: 'hello',
+  reason: 'ReconciliationSucceeded',
+};
+
+function decodeError(body: unknown): EventDecodeError {
+  try {
+    decodeEvent(typeof body === 'string' ? body : JSON.stringify(body));
+  } catch (err) {
+    return err as EventDecodeError;
+  }
+  throw new Error('expected a decode error');
+}
+
+describe('decodeEvent', () => {
+  it('decodes every fixture event and re-encodes it byte-identically to its compact Go form', () => {
+    for (const file of fixtureEventFiles()) {
+      const text = fixtureText(file);
+      const event = decodeEvent(text);
+      expect(encodeEvent(event), file).toBe(JSON.stringify(JSON.parse(text)).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`));
+    }
+  });
+
+  it('matches member names case-insensitively, preferring the exact case', () => {
+    const { severity: _s, ...rest } = valid;
+    const e = decodeEvent(JSON.stringify({ ...rest, Severity: 'error', MESSAGE: 'upper', message: 'exact' }));
+    expect(e.severity).toBe('error');
+    expect(e.message).toBe('exact');
+    const f = decodeEvent(JSON.stringify({ InvolvedObject: { KIND: 'HelmRelease', Namespace: 'a', name: 'b' }, severity: 'info' }));
+    expect(f.involvedObject).toEqual({ kind: 'HelmRelease', namespace: 'a', name: 'b' });
+  });
+
+  it('treats null strings and null metadata values as empty', () => {
+    const e = decodeEvent(JSON.stringify({ ...valid, message: null, metadata: { 'a/b': null } }));
+    expect(e.message).toBe('');
+    expect(e.metadata).toEqual({ 'a/b': '' });
+  });
+
+  it.each([
+    ['not json', 'body is not valid JSON'],
+    ['{"a":1} trailing', 'body is not valid JSON'],
+    ['\ufeff{}', 'body is not valid JSON'],
+    ['[]', 'the event must be a JSON object'],
+    ['null', 'the event must be a JSON object'],
+  ])('rejects the body %j', (body, text) => {
+    expect(decodeError(body).message).toContain(text);
+  });
+
+  it.each([
+    [{ ...valid, involvedObject: { namespace: 'a', name: 'b' } }, 'involvedObject.kind', 'kind is required'],
+    [{ ...valid, involvedObject: { kind: 'K', name: 'b' } }, 'involvedObject.namespace', 'namespace is required'],
+    [{ ...valid, involvedObject: { kind: 'K', namespace: 'a', name: '' } }, 'involvedObject.name', 'must not be empty'],
+    [{ ...valid, involvedObject: 'x' }, 'involvedObject', 'must be an object'],
+    [{ ...valid, severity: 'warning' }, 'severity', 'one of info, error, trace'],
+    [{ ...valid, message: 5 }, 'message', ''],
+    [{ ...valid, metadata: { a: 1 } }, 'metadata.a', ''],
+    [{ ...valid, timestamp: '2026-07-20 10:15:30' }, 'timestamp', 'RFC 3339'],
+    [{ ...valid, timestamp: 5 }, 'timestamp', ''],
+  ])('names the bad field %#', (body, field, text) => {
+    const err = decodeError(body);
+    expect(err.field).toBe(field);
+    expect(err.message).toContain(text);
+  });
+});
+
+describe('timestamps', () => {
+  it('normalises to UTC whole seconds as Go forwards them', () => {
+    expect(canonicalTimestamp('2026-07-20T12:15:30.987+02:00')).toBe('2026-07-20T10:15:30Z');
+    expect(canonicalTimestamp('2026-07-20T10:15:30Z')).toBe('2026-07-20T10:15:30Z');
+    expect(canonicalTimestamp('2026-02-30T10:15:30Z')).toBeUndefined();
+    expect(canonicalTimestamp('2026-07-20t10:15:30Z')).toBeUndefined();
+  });
+});
+
+describe('encodeEvent', () => {
+  it('reproduces the upstream zero-value vectors', () => {
+    const zero = { involvedObject: { kind: '', namespace: '', name: '' }, severity: '', timestamp: null, message: '', reason: '', metadata: {}, reportingController: '' };
+    expect(encodeEvent(zero)).toBe('{"involvedObject":{},"severity":"","timestamp":null,"message":"","reason":"","reportingController":""}');
+    expect(encodeEvent({ ...zero, metadata: { foo: 'bar' } })).toBe('{"involvedObject":{},"severity":"","timestamp":null,"message":"","reason":"","metadata":{"foo":"bar"},"reportingController":""}');
+  });
+
+  it('escapes like Go: HTML characters, line separators, control characters', () => {
+    expect(goJsonString('<a & b>\u2028\u0001\n')).toBe('"\\u003ca \\u0026 b\\u003e\\u2028\\u0001\\n"');
+  });
+
+  it('derives API groups like ParseGroupVersion', () => {
+    expect(apiGroupOf('kustomize.toolkit.fluxcd.io/v1')).toBe('kustomize.toolkit.fluxcd.io');
+    expect(apiGroupOf('v1')).toBe('');
+    expect(apiGroupOf('/')).toBe('');
+    expect(apiGroupOf('a/b/c')).toBe('');
+    expect(apiGroupOf(undefined)).toBe('');
+  });
+});
