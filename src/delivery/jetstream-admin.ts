@@ -251,6 +251,21 @@ export async function outboxCommand(args: string[], env: NodeJS.ProcessEnv = pro
     if (err instanceof NatsSettingsError) throw new UsageError(err.message);
     throw err;
   }
+  try {
+    return await runOutboxCommand(sub, parsed.flags, settings, out);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    // Operational failures (NATS down, stream missing) are one line, not a stack trace.
+    process.stderr.write(`herald outbox ${sub}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function runOutboxCommand(sub: 'status' | 'replay-dead', flags: Record<string, string | boolean>, settings: OutboxAdminOptions, out: (text: string) => void): Promise<number> {
+  const flag = (name: string): string | undefined => {
+    const v = flags[name];
+    return typeof v === 'string' ? v : undefined;
+  };
   if (sub === 'status') {
     const status = await outboxStatus(settings);
     out(flag('json') === 'true' ? JSON.stringify(status, null, 2) : formatOutboxStatus(status));

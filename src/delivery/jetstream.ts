@@ -66,6 +66,7 @@ export class JetStreamOutbox implements Outbox {
   private loop: Promise<void> | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   private stopping = false;
+  private handedBackCount = 0;
   private closed: Promise<void> | undefined;
   private stats: { at: number; value: Promise<OutboxGaugeValues> } | undefined;
 
@@ -252,6 +253,7 @@ export class JetStreamOutbox implements Outbox {
         m.ack();
         return;
       case 'retry':
+        if (this.stopping) this.handedBackCount++;
         this.rememberError(delivery.id, outcome.error);
         m.nak(Math.max(0, Math.round(outcome.delayMs)));
         return;
@@ -324,7 +326,6 @@ export class JetStreamOutbox implements Outbox {
     const started = this.inflight.size;
     const settled = (): Promise<unknown> => Promise.allSettled([...this.inflight.values()]);
     if (this.inflight.size > 0) await Promise.race([settled(), sleep(graceMs, undefined, { ref: false })]);
-    let handedBack = 0;
     if (this.inflight.size > 0) {
       this.abort.abort(new Error('Herald is shutting down'));
       await Promise.race([settled(), sleep(1000, undefined, { ref: false })]);
@@ -332,7 +333,7 @@ export class JetStreamOutbox implements Outbox {
       for (const m of this.inflight.keys()) {
         this.handedBack.add(m);
         m.nak();
-        handedBack++;
+        this.handedBackCount++;
       }
     }
     await Promise.race([this.loop, sleep(1000, undefined, { ref: false })]);
@@ -340,7 +341,7 @@ export class JetStreamOutbox implements Outbox {
     const nc = this.link.connection();
     if (nc && !nc.isClosed()) await Promise.race([nc.flush().catch(() => undefined), sleep(2000, undefined, { ref: false })]);
     activeOutboxes.delete(this);
-    this.log.info({ inFlightAtShutdown: started, handedBack }, 'JetStream outbox closed');
+    this.log.info({ inFlightAtShutdown: started, handedBack: this.handedBackCount }, 'JetStream outbox closed');
   }
 
   /** Gauge values, cached for a second so that one scrape asks the server once. */

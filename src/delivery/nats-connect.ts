@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, credsAuthenticator, type NatsConnection, type NodeConnectionOptions, type Status } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { UsageError } from '../config.js';
 import type { Logger } from '../logger.js';
 
 /** The `--nats-*` flags (names as in Config). Files are read once, at start. */
@@ -18,8 +19,8 @@ export interface NatsConnectionSettings {
   natsKey?: string | undefined;
 }
 
-/** A flag combination or file that cannot work; names the flag. */
-export class NatsSettingsError extends Error {
+/** A flag combination or file that cannot work; names the flag. A usage error: `herald` prints it and exits 2. */
+export class NatsSettingsError extends UsageError {
   override readonly name = 'NatsSettingsError';
 }
 
@@ -256,7 +257,7 @@ export class NatsLink {
           for (const setup of this.setups) await setup(handles);
           if (gen !== this.generation) return;
           this.setupDone = true;
-          if (failures > 0) this.opts.log.info({ servers: this.servers }, 'JetStream setup succeeded');
+          this.opts.log.info({ servers: this.servers }, 'NATS JetStream ready');
           this.wake();
           return;
         } catch (err) {

@@ -234,10 +234,22 @@ function errorChain(err: unknown, out: Error[] = [], depth = 0): Error[] {
 
 const codeOf = (e: Error): string => String((e as { code?: unknown }).code ?? '');
 
+const UNKNOWN_AUTHORITY = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED',
+]);
+
+/** Go's x509 wording for the common verification failures; Node's own text otherwise (without its CLI hint). */
+function goTlsText(code: string, message: string): string {
+  if (UNKNOWN_AUTHORITY.has(code)) return 'x509: certificate signed by unknown authority';
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return 'x509: certificate has expired or is not yet valid';
+  return message.replace(/; if the root CA is installed locally.*$/s, '');
+}
+
 function describeCause(err: unknown): string {
   const chain = errorChain(err);
   const tls = chain.find((e) => TLS_VERIFY_CODES.has(codeOf(e)));
-  if (tls) return `tls: failed to verify certificate: ${tls.message}`;
+  if (tls) return `tls: failed to verify certificate: ${goTlsText(codeOf(tls), tls.message)} (${codeOf(tls)})`;
   const first = chain[0];
   if (!first) return String(err);
   if (first.message) return first.message;

@@ -1,6 +1,5 @@
 // Shared NATS connections for the nats provider: one per (servers, credentials, TLS), reused across notifications.
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { connect, type ConnectionOptions, type NatsConnection, type Status } from '@nats-io/transport-node';
+import { connect, errors, type ConnectionOptions, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { Logger } from '../logger.js';
 
@@ -48,6 +47,27 @@ function checkPayloadSize(nc: NatsConnection, payload: Uint8Array): void {
 
 type ViolationListener = (err: Error) => void;
 
+interface PendingPublish {
+  subject: string;
+  payload: Uint8Array;
+  signal: AbortSignal;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  done: boolean;
+}
+
+function settle(item: PendingPublish, err?: Error): void {
+  if (item.done) return;
+  item.done = true;
+  if (err) item.reject(err);
+  else item.resolve();
+}
+
+/** How often publishes waiting for their PONG are checked against their deadline. */
+const DEADLINE_SWEEP_MS = 25;
+/** Publishes confirmed by one PING. */
+const BATCH_CHUNK = 64;
+
 function abortable<T>(p: Promise<T>, signal: AbortSignal, phase: NatsAbortedError['phase']): Promise<T> {
   if (signal.aborted) return Promise.reject(new NatsAbortedError(phase, signal.reason));
   return new Promise<T>((resolve, reject) => {
@@ -71,7 +91,11 @@ export class PooledNatsConnection {
   private js: JetStreamClient | undefined;
   private reconnectWaiters = new Set<() => void>();
   private violationListeners = new Map<string, Set<ViolationListener>>();
-  private pendingFlush: Promise<void> | undefined;
+  private batch: PendingPublish[] = [];
+  private batchScheduled = false;
+  /** Published batches waiting for their PONG. */
+  private unconfirmed = new Set<PendingPublish[]>();
+  private sweeper: NodeJS.Timeout | undefined;
   private draining = false;
 
   constructor(readonly spec: NatsConnectionSpec, private readonly log: Logger, private readonly onGone: (c: PooledNatsConnection) => void) {
@@ -94,6 +118,10 @@ export class PooledNatsConnection {
     this.gone = true;
     this.connected = false;
     for (const wake of this.reconnectWaiters) wake();
+    for (const batch of this.unconfirmed) for (const item of batch) settle(item, new errors.ClosedConnectionError());
+    this.unconfirmed.clear();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     this.onGone(this);
   }
 
@@ -121,6 +149,9 @@ export class PooledNatsConnection {
           if (err.name === 'PermissionViolationError' && (err as { operation?: string }).operation === 'publish') {
             const subject = (err as { subject?: string }).subject ?? '';
             for (const l of this.violationListeners.get(subject) ?? []) l(err);
+            for (const batch of this.unconfirmed) {
+              for (const item of batch) if (item.subject === subject) settle(item, new NatsPublishViolation(err.message, { cause: err }));
+            }
           }
           break;
         }
@@ -137,72 +168,115 @@ export class PooledNatsConnection {
     while (!this.connected && !this.gone) {
       await abortable(new Promise<void>((resolve) => this.reconnectWaiters.add(resolve)), signal, 'reconnecting');
     }
+    // The client gave up (auth failures) or the pool closed it; the next send opens a new connection.
+    if (this.gone) throw new errors.ClosedConnectionError();
     return nc;
   }
 
-  /** One PING for all publishes made in the same event-loop turn. */
-  private flushSoon(nc: NatsConnection): Promise<void> {
-    if (!this.pendingFlush) {
-      this.pendingFlush = new Promise<void>((resolve, reject) => {
-        setImmediate(() => {
-          this.pendingFlush = undefined;
-          nc.flush().then(resolve, reject);
-        });
-      });
-    }
-    return this.pendingFlush;
-  }
-
-  private watchViolations(subject: string): { promise: Promise<never>; error: () => Error | undefined; dispose: () => void } {
-    let seen: Error | undefined;
-    let fail: ViolationListener = () => {};
-    const promise = new Promise<never>((_, reject) => {
-      fail = (err) => {
-        seen = err;
-        reject(new NatsPublishViolation(err.message, { cause: err }));
-      };
-    });
-    promise.catch(() => {});
+  private watch(subject: string, listener: ViolationListener): void {
     let set = this.violationListeners.get(subject);
     if (!set) this.violationListeners.set(subject, (set = new Set()));
-    set.add(fail);
-    return {
-      promise,
-      error: () => seen,
-      dispose: () => {
-        set.delete(fail);
-        if (set.size === 0) this.violationListeners.delete(subject);
-      },
+    set.add(listener);
+  }
+
+  private unwatch(subject: string, listener: ViolationListener): void {
+    const set = this.violationListeners.get(subject);
+    if (!set) return;
+    set.delete(listener);
+    if (set.size === 0) this.violationListeners.delete(subject);
+  }
+
+  /**
+   * Publishes everything queued in this event-loop turn in one burst (one socket write) followed by one PING.
+   * The PONG confirms the batch; any -ERR for a batch subject arrives before it and has been routed by then.
+   */
+  private sendBatch(nc: NatsConnection): void {
+    this.batchScheduled = false;
+    const batch = this.batch;
+    this.batch = [];
+    let sent: PendingPublish[] = [];
+    for (const item of batch) {
+      // A send that already gave up must not leave a message behind for its retry to duplicate.
+      if (item.signal.aborted) {
+        settle(item, new NatsAbortedError('flushing', item.signal.reason));
+        continue;
+      }
+      try {
+        nc.publish(item.subject, item.payload);
+        sent.push(item);
+      } catch (err) {
+        settle(item, err as Error);
+      }
+      // A PING per chunk: the first sends are confirmed (and their callers move on) while the server works on the rest.
+      if (sent.length === BATCH_CHUNK) {
+        this.confirm(nc, sent);
+        sent = [];
+      }
+    }
+    if (sent.length > 0) this.confirm(nc, sent);
+  }
+
+  /** Flushes and settles `sent` on the PONG. */
+  private confirm(nc: NatsConnection, sent: PendingPublish[]): void {
+    this.unconfirmed.add(sent);
+    this.sweeper ??= setInterval(() => this.sweepDeadlines(), DEADLINE_SWEEP_MS).unref();
+    const done = (err?: Error): void => {
+      this.unconfirmed.delete(sent);
+      if (this.unconfirmed.size === 0 && this.sweeper) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+      for (const item of sent) settle(item, err);
     };
+    nc.flush().then(
+      // One more turn lets the status loop deliver a -ERR that came in the same read as the PONG.
+      () => setImmediate(done),
+      (err: unknown) => done(err as Error),
+    );
+  }
+
+  /** Per-send abort listeners cost more than the publish itself; deadlines are checked in bulk instead. */
+  private sweepDeadlines(): void {
+    for (const batch of this.unconfirmed) {
+      for (const item of batch) if (item.signal.aborted) settle(item, new NatsAbortedError('flushing', item.signal.reason));
+    }
   }
 
   /** Core publish, confirmed by a flush round trip and checked for an asynchronous permission error. */
-  async publish(subject: string, payload: Uint8Array, signal: AbortSignal): Promise<void> {
-    const nc = await this.whenConnected(signal);
+  publish(subject: string, payload: Uint8Array, signal: AbortSignal): Promise<void> {
+    const nc = this.nc;
+    if (nc && this.connected) return this.enqueue(nc, subject, payload, signal);
+    return this.whenConnected(signal).then((ready) => this.enqueue(ready, subject, payload, signal));
+  }
+
+  private enqueue(nc: NatsConnection, subject: string, payload: Uint8Array, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(new NatsAbortedError('flushing', signal.reason));
     checkPayloadSize(nc, payload);
-    const violation = this.watchViolations(subject);
-    try {
-      nc.publish(subject, payload);
-      const confirmed = this.flushSoon(nc).then(() => nextTurn());
-      await abortable(Promise.race([confirmed, violation.promise]), signal, 'flushing');
-      const err = violation.error();
-      if (err) throw new NatsPublishViolation(err.message, { cause: err });
-    } finally {
-      violation.dispose();
-    }
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({ subject, payload, signal, resolve, reject, done: false });
+      if (!this.batchScheduled) {
+        this.batchScheduled = true;
+        setImmediate(() => this.sendBatch(nc));
+      }
+    });
   }
 
   /** JetStream publish: resolves with the stream's acknowledgement. */
   async publishJetStream(subject: string, payload: Uint8Array, msgID: string, timeoutMs: number, signal: AbortSignal): Promise<PubAck> {
-    const nc = await this.whenConnected(signal);
+    const nc = this.nc && this.connected ? this.nc : await this.whenConnected(signal);
     this.js ??= jetstream(nc, { timeout: timeoutMs });
     // The Nats-Msg-Id header counts against max_payload too; the client checks the total.
     checkPayloadSize(nc, payload);
-    const violation = this.watchViolations(subject);
+    let onViolation: ViolationListener = () => {};
+    const violated = new Promise<never>((_, reject) => {
+      onViolation = (err) => reject(new NatsPublishViolation(err.message, { cause: err }));
+    });
+    violated.catch(() => {});
+    this.watch(subject, onViolation);
     try {
-      return await abortable(Promise.race([this.js.publish(subject, payload, { msgID, timeout: timeoutMs }), violation.promise]), signal, 'acknowledging');
+      return await abortable(Promise.race([this.js.publish(subject, payload, { msgID, timeout: timeoutMs }), violated]), signal, 'acknowledging');
     } finally {
-      violation.dispose();
+      this.unwatch(subject, onViolation);
     }
   }
 
@@ -225,8 +299,10 @@ export class PooledNatsConnection {
       // A server that stops answering must not hold up shutdown.
       const stalled = setTimeout(() => void nc.close().catch(() => {}), DRAIN_TIMEOUT_MS);
       try {
-        if (!nc.isDraining()) await nc.drain();
-        else await nc.closed();
+        // drain() does not settle when the connection is closed under it, closed() always does.
+        const drained = nc.isDraining() ? Promise.resolve() : nc.drain();
+        drained.catch(() => {});
+        await Promise.race([drained, nc.closed()]);
       } finally {
         clearTimeout(stalled);
       }
@@ -245,8 +321,8 @@ export class NatsConnectionPool {
     return this.entries.size;
   }
 
-  /** Runs `fn` on the pooled connection for `spec`, connecting first if needed. */
-  async use<T>(spec: NatsConnectionSpec, owner: NatsConnectionOwner, log: Logger, fn: (c: PooledNatsConnection) => Promise<T>): Promise<T> {
+  /** The pooled connection for `spec` (connecting in the background if new); pair with `done`. */
+  acquire(spec: NatsConnectionSpec, owner: NatsConnectionOwner, log: Logger): PooledNatsConnection {
     let entry = this.entries.get(spec.key);
     if (!entry || entry.isGone) {
       entry = new PooledNatsConnection(spec, log, (gone) => {
@@ -257,12 +333,13 @@ export class NatsConnectionPool {
     // A config the Provider already let go of may finish its send but must not keep the connection alive.
     if (!owner.closed) entry.owners.add(owner.id);
     entry.inflight++;
-    try {
-      return await fn(entry);
-    } finally {
-      entry.inflight--;
-      void this.maybeRelease(entry);
-    }
+    return entry;
+  }
+
+  /** One send on `entry` finished. */
+  done(entry: PooledNatsConnection): void {
+    entry.inflight--;
+    if (entry.owners.size === 0 && entry.inflight === 0) void this.maybeRelease(entry);
   }
 
   /** The owner is done with the connection for `key`; drains it when nobody else uses it. */

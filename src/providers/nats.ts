@@ -17,6 +17,8 @@ import { ConfigError, DeliveryError, type Notification, type ProviderDefinition,
 export const NATS_JETSTREAM_ANNOTATION = 'herald.dev/nats-jetstream';
 /** The client name Flux's publisher uses; servers show it in connz. */
 const CLIENT_NAME = 'NATS Provider Publisher';
+/** Dial, TLS and CONNECT/PONG together; Flux's client allows 2 s per server for the dial alone. */
+const HANDSHAKE_TIMEOUT_MS = 5000;
 
 export type NatsAuthMethod = 'creds' | 'nkey' | 'userpass' | 'token' | 'url' | 'none';
 
@@ -28,6 +30,8 @@ export interface NatsConfig {
   servers: string[];
   auth: NatsAuthMethod;
   tls: boolean;
+  /** A client certificate (mutual TLS) comes from certSecretRef. */
+  clientCertificate: boolean;
   jetstream: boolean;
   timeoutMs: number;
   /** Values masked out of every error message. Non-enumerable so a logged config never shows them. */
@@ -87,8 +91,12 @@ export function parseServers(address: string, where: string): ServerList {
     out.display.push(`${scheme}://${url.hostname}:${port}`);
     if (scheme === 'tls') out.tls = true;
     if (url.username && out.urlUser === undefined) {
-      out.urlUser = decodeURIComponent(url.username);
-      if (url.password) out.urlPass = decodeURIComponent(url.password);
+      try {
+        out.urlUser = decodeURIComponent(url.username);
+        if (url.password) out.urlPass = decodeURIComponent(url.password);
+      } catch {
+        throw new ConfigError(`${where}: ${position} has badly percent-encoded user info`);
+      }
     }
   });
   return out;
@@ -219,7 +227,7 @@ function parse(settings: ProviderSettings): NatsConfig {
     name: CLIENT_NAME,
     ...(authenticator ? { authenticator } : {}),
     ...(tls ? { tls } : {}),
-    timeout: Math.min(timeoutMs, 10_000),
+    timeout: Math.min(timeoutMs, HANDSHAKE_TIMEOUT_MS),
     reconnect: true,
     // The pool, not the client, decides when a connection ends: when its Provider lets go of it.
     maxReconnectAttempts: -1,
@@ -237,6 +245,7 @@ function parse(settings: ProviderSettings): NatsConfig {
     servers: servers.display,
     auth,
     tls: useTls,
+    clientCertificate: Boolean(tlsMaterial?.cert && tlsMaterial.key),
     jetstream: annotation === 'true',
     timeoutMs,
     ...(settings.secretName ? { secretName: settings.secretName } : {}),
@@ -258,6 +267,10 @@ function failure(err: unknown, config: NatsConfig): DeliveryError {
   const prefix = `error publishing event to subject ${config.subject}`;
   const servers = config.connection.display;
   const credentialsHint = config.secretName ? ` (check the credentials in secret ${config.secretName})` : '';
+  // nats.js reports a server that rejects the TLS handshake for want of a client certificate only as a timeout.
+  const tlsHint = config.tls && !config.clientCertificate
+    ? '; a server that requires a client certificate (TLS verify) fails the handshake this way: set tls.crt and tls.key in the certSecretRef Secret'
+    : '';
   const e = err instanceof Error ? err : new Error(String(err));
   const code = (e as { code?: unknown }).code;
   const text = (message: string, retryable: boolean): DeliveryError =>
@@ -266,13 +279,13 @@ function failure(err: unknown, config: NatsConfig): DeliveryError {
   if (e instanceof NatsAbortedError) {
     switch (e.phase) {
       case 'connecting':
-        return text(`error connecting to server ${servers}: no connection within the provider timeout (${config.timeoutMs}ms)`, true);
+        return text(`error connecting to server ${servers}: no connection before the attempt deadline${tlsHint}`, true);
       case 'reconnecting':
-        return text(`connection to ${servers} is down and the client is reconnecting; gave up after the provider timeout (${config.timeoutMs}ms)`, true);
+        return text(`connection to ${servers} is down and the client is reconnecting; no reconnect before the attempt deadline`, true);
       case 'flushing':
-        return text(`error publishing message to server: the server did not confirm the publish within the provider timeout (${config.timeoutMs}ms)`, true);
+        return text('error publishing message to server: the server did not confirm the publish before the attempt deadline', true);
       case 'acknowledging':
-        return text(`JetStream did not acknowledge the message within the provider timeout (${config.timeoutMs}ms)`, true);
+        return text('JetStream did not acknowledge the message before the attempt deadline', true);
     }
   }
   if (e instanceof NatsPublishViolation) return text(`error publishing message to server: ${e.message}`, false);
@@ -292,7 +305,7 @@ function failure(err: unknown, config: NatsConfig): DeliveryError {
     case 'InvalidArgumentError':
       return text(`error publishing message to server: ${e.message}`, false);
     case 'TimeoutError':
-      return text(`timed out waiting for the server (${e.message})`, true);
+      return text(`error connecting to server ${servers}: no answer to the NATS handshake within ${HANDSHAKE_TIMEOUT_MS}ms${tlsHint}`, true);
     case 'RequestError':
       return text(`error publishing message to server: ${e.message}`, true);
     case 'ClosedConnectionError':
@@ -302,7 +315,8 @@ function failure(err: unknown, config: NatsConfig): DeliveryError {
       break;
   }
   const tlsCode = typeof code === 'string' && /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/.test(code);
-  if (tlsCode) return text(`error connecting to server ${servers}: TLS: ${e.message}`, false);
+  // Node's hint about --use-system-ca does not apply: the trust store is certSecretRef's ca.crt or the system's.
+  if (tlsCode) return text(`error connecting to server ${servers}: TLS: ${e.message.replace(/; if the root CA is installed locally.*$/s, '')}`, false);
   if (/does not support 'tls'|tls is not available/i.test(e.message)) {
     return text(`error connecting to server ${servers}: ${e.message}`, false);
   }
@@ -313,19 +327,20 @@ function failure(err: unknown, config: NatsConfig): DeliveryError {
 async function send(notification: Notification, config: NatsConfig, ctx: SendContext): Promise<void> {
   const payloadText = encodeEvent(notification.event);
   const payload = Buffer.from(payloadText, 'utf8');
+  const conn = pool.acquire(config.connection, config.owner, ctx.log);
   try {
-    await pool.use(config.connection, config.owner, ctx.log, async (conn) => {
-      if (!config.jetstream) {
-        await conn.publish(config.subject, payload, ctx.signal);
-        return;
-      }
-      const ack = await conn.publishJetStream(config.subject, payload, natsMessageId(notification, payloadText), config.timeoutMs, ctx.signal);
-      if (ack.duplicate) {
-        ctx.log.debug({ provider: config.provider, stream: ack.stream, seq: ack.seq }, 'JetStream already had this notification (deduplicated by message id)');
-      }
-    });
+    if (!config.jetstream) {
+      await conn.publish(config.subject, payload, ctx.signal);
+      return;
+    }
+    const ack = await conn.publishJetStream(config.subject, payload, natsMessageId(notification, payloadText), config.timeoutMs, ctx.signal);
+    if (ack.duplicate) {
+      ctx.log.debug({ provider: config.provider, stream: ack.stream, seq: ack.seq }, 'JetStream already had this notification (deduplicated by message id)');
+    }
   } catch (err) {
     throw failure(err, config);
+  } finally {
+    pool.done(conn);
   }
 }
 

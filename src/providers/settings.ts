@@ -22,9 +22,14 @@ function str(data: Record<string, Buffer>, key: string): string | undefined {
   return has(data, key) ? data[key]!.toString('utf8') : undefined;
 }
 
+/** Flux's text for a Secret that is not there (the API server's NotFound message). */
+function secretNotFound(namespace: string, name: string): string {
+  return `failed to get secret '${namespace}/${name}': secrets "${name}" not found`;
+}
+
 function getSecretOrThrow(getSecret: GetSecret, namespace: string, name: string): Secret {
   const s = getSecret(namespace, name);
-  if (!s) throw new Error(`failed to get secret '${namespace}/${name}': secrets "${name}" not found`);
+  if (!s) throw new Error(secretNotFound(namespace, name));
   return s;
 }
 
@@ -59,12 +64,8 @@ export function resolveProviderSettings(provider: Provider, getSecret: GetSecret
   if (spec.secretRef) {
     const name = spec.secretRef.name;
     const secretName = `${ns}/${name}`;
-    try {
-      providerSecret = getSecretOrThrow(getSecret, ns, name);
-    } catch (err) {
-      fail((err as Error).message);
-    }
-    const data = providerSecret!.data;
+    providerSecret = getSecret(ns, name) ?? fail(secretNotFound(ns, name));
+    const data = providerSecret.data;
 
     if (has(data, 'address') && data['address']!.length > MAX_ADDRESS) {
       fail('invalid address in secret: address exceeds maximum length of 2048 bytes');
@@ -75,6 +76,7 @@ export function resolveProviderSettings(provider: Provider, getSecret: GetSecret
       const trimmed = proxy.trim();
       if (tryParseGoUrl(trimmed).error !== undefined) fail(`invalid 'proxy' in secret '${secretName}'`);
       settings.proxy = trimmed;
+      addUrlCredentials(trimmed, sensitive);
     }
 
     const headers = str(data, 'headers');
@@ -129,6 +131,7 @@ export function resolveProviderSettings(provider: Provider, getSecret: GetSecret
       fail(`failed to get proxy URL: ${(err as Error).message}`);
     }
   }
+  if (spec.proxy) addUrlCredentials(spec.proxy, sensitive);
   if (settings.proxy) addUrlCredentials(settings.proxy, sensitive);
   addUrlCredentials(settings.address, sensitive);
 

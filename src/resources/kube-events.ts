@@ -142,7 +142,8 @@ export class KubeEventRecorder implements AlertEventRecorder {
       this.similar.set(aggregateKey, sim);
     }
     sim.last = now;
-    sim.messages.add(message);
+    // Past the threshold everything is combined anyway; not growing the set bounds memory for ever-changing messages.
+    if (sim.messages.size < this.tuning.similarMax) sim.messages.add(message);
     if (sim.messages.size >= this.tuning.similarMax) {
       message = truncateMessage(COMBINED_PREFIX + message, this.tuning.maxMessageBytes);
       key = `${aggregateKey}\u0000combined`;
@@ -177,10 +178,14 @@ export class KubeEventRecorder implements AlertEventRecorder {
     await Promise.all([...this.entries.values()].filter((e) => e.count > e.written).map((e) => this.write(e, true)));
   }
 
-  async close(): Promise<void> {
+  /** Writes what is pending, waiting at most `graceMs` so an unreachable API server cannot hold up shutdown. */
+  async close(graceMs = 2000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
+    clearTimeout(timer);
+    for (const e of this.entries.values()) if (e.timer) clearTimeout(e.timer);
     this.entries.clear();
   }
 

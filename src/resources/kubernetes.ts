@@ -147,7 +147,7 @@ function describeError(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { statusCode?: number; code?: number | string }).statusCode ?? (err as { code?: number | string }).code;
     const cause = (err as { cause?: { message?: string } }).cause?.message;
-    return [err.message, code !== undefined ? `(${code})` : '', cause ? `: ${cause}` : ''].filter(Boolean).join(' ');
+    return `${err.message}${code !== undefined ? ` (${code})` : ''}${cause ? `: ${cause}` : ''}`;
   }
   return String(err);
 }
@@ -469,10 +469,28 @@ function sensitiveValuesFor(store: ResourceStore, ref: AlertRef): string[] {
     if (!secret) continue;
     for (const v of Object.values(secret.data)) {
       const text = v.toString('utf8').trim();
-      if (text) values.push(text);
+      if (!text) continue;
+      values.push(text);
+      values.push(...urlCredentials(text));
     }
   }
   return values;
+}
+
+/** Parts of a URL-valued secret that servers echo on their own: the password and query values (signed URLs, webhook keys). */
+export function urlCredentials(value: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [];
+  }
+  const parts: string[] = [];
+  if (url.password) parts.push(decodeURIComponent(url.password), url.password);
+  // Short values (`?v=1`, `json`) are formats, not keys; masking them would garble messages.
+  for (const v of url.searchParams.values()) if (v.length >= 8) parts.push(v);
+  return parts;
 }
 
 /**

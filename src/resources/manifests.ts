@@ -1,5 +1,5 @@
 // Parses the YAML text of one manifest file into validated Alerts, Providers, Secrets and other objects, plus one problem per broken field.
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { Composer, LineCounter, Parser, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ALERT_API_VERSIONS, NOTIFICATION_GROUP, alertSchema, type Alert } from '../api/alert.js';
 import { apiGroupOf } from '../api/event.js';
@@ -75,13 +75,14 @@ export function parseManifests(text: string, file: string): { objects: StoredObj
 /** Like parseManifests, with each object's position and the first YAML syntax error, for the directory source. */
 export function parseManifestFile(text: string, file: string): ParsedManifestFile {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
   const out: ParsedManifestFile = { entries: [], problems: [] };
-  if (!Array.isArray(docs)) {
-    // An EmptyStream: no documents at all (empty file or comments only).
-    return out;
+  // Streamed one document at a time (parser and composer are generators): a file with thousands of Alerts never
+  // holds all its syntax trees at once, which keeps the start-up peak, and so the resident memory, small.
+  const composer = new Composer({ ...YAML_OPTIONS, lineCounter } as ConstructorParameters<typeof Composer>[0]);
+  let i = 0;
+  for (const doc of composer.compose(new Parser(lineCounter.addNewLine).parse(text))) {
+    parseDocument(doc as Document.Parsed, ++i, file, lineCounter, out);
   }
-  docs.forEach((doc, i) => parseDocument(doc, i + 1, file, lineCounter, out));
   return out;
 }
 

@@ -48,11 +48,36 @@ export function compilePattern(pattern: string): CompiledPattern {
   }
 }
 
-export function compileAlert(alert: Alert): CompiledAlert {
+/**
+ * Compiled patterns shared by every Alert that uses the same text: a compiled RE2 program costs kilobytes, and
+ * large installations repeat the same few filters across thousands of Alerts. Entries live while an Alert uses them.
+ */
+class PatternCache {
+  private readonly entries = new Map<string, { compiled: CompiledPattern; refs: number }>();
+
+  acquire(pattern: string): CompiledPattern {
+    let e = this.entries.get(pattern);
+    if (!e) this.entries.set(pattern, (e = { compiled: compilePattern(pattern), refs: 0 }));
+    e.refs++;
+    return e.compiled;
+  }
+
+  release(pattern: string): void {
+    const e = this.entries.get(pattern);
+    if (e && --e.refs <= 0) this.entries.delete(pattern);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export function compileAlert(alert: Alert, cache?: PatternCache): CompiledAlert {
+  const compile = cache ? (p: string) => cache.acquire(p) : compilePattern;
   return {
     alert,
-    inclusion: (alert.spec.inclusionList ?? []).map(compilePattern),
-    exclusion: (alert.spec.exclusionList ?? []).map(compilePattern),
+    inclusion: (alert.spec.inclusionList ?? []).map(compile),
+    exclusion: (alert.spec.exclusionList ?? []).map(compile),
   };
 }
 
@@ -81,6 +106,7 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
   private readonly objects = new Map<string, GenericObject>();
   /** kind -> namespace -> alerts with a source for that kind in that namespace. */
   private readonly index = new Map<string, Map<string, Set<CompiledAlert>>>();
+  private readonly patterns = new PatternCache();
   private isReady = false;
   /** Called once for each newly compiled Alert version that has invalid patterns (reported once, not per event). */
   onInvalidPattern?: (alert: Alert, list: 'inclusion' | 'exclusion', pattern: string, error: string) => void;
@@ -122,6 +148,7 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
         const old = this.alertsByKey.get(key);
         if (old) {
           this.unindex(old);
+          this.releasePatterns(old);
           this.alertsByKey.delete(key);
           removed = true;
         }
@@ -143,9 +170,9 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
     const key = nsName(alert.metadata.namespace, alert.metadata.name);
     const old = this.alertsByKey.get(key);
     if (old) this.unindex(old);
-    const compiled = old && sameAlertPatterns(old.alert, alert)
-      ? { alert, inclusion: old.inclusion, exclusion: old.exclusion }
-      : compileAlert(alert);
+    const reuse = old !== undefined && sameAlertPatterns(old.alert, alert);
+    if (old && !reuse) this.releasePatterns(old);
+    const compiled = reuse ? { alert, inclusion: old.inclusion, exclusion: old.exclusion } : compileAlert(alert, this.patterns);
     if (!old || compiled.inclusion !== old.inclusion) this.reportInvalid(compiled);
     this.alertsByKey.set(key, compiled);
     for (const source of alert.spec.eventSources) {
@@ -156,6 +183,10 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
       if (!set) byNs.set(ns, (set = new Set()));
       set.add(compiled);
     }
+  }
+
+  private releasePatterns(c: CompiledAlert): void {
+    for (const p of [...c.inclusion, ...c.exclusion]) this.patterns.release(p.pattern);
   }
 
   private reportInvalid(c: CompiledAlert): void {

@@ -265,6 +265,7 @@ function celEnvironment(): Environment {
     // cel-go optional types library
     .registerFunction('list<A>.first(): optional<A>', (l: unknown[]) => Optional.of(l[0]))
     .registerFunction('list<A>.last(): optional<A>', (l: unknown[]) => Optional.of(l[l.length - 1]))
+    .registerFunction('OptionalNamespace.ofNonZeroValue(A): optional<A>', (_ns: unknown, v: unknown) => (isZeroValue(v) ? Optional.none() : Optional.of(v)))
     // cel-go ext.Strings functions cel-js does not ship
     .registerFunction('string.charAt(int): string', (s: string, i: bigint) => charAt(s, i))
     .registerFunction('string.replace(string, string): string', (s: string, a: string, b: string) => replaceN(s, a, b, -1n))
@@ -288,6 +289,14 @@ function celEnvironment(): Environment {
     .registerFunction('SetsNamespace.intersects(list, list): bool', (_ns: unknown, a: unknown[], b: unknown[]) => a.some((x) => b.some((y) => celEqual(x, y))));
   environment = env;
   return env;
+}
+
+function isZeroValue(v: unknown): boolean {
+  if (v === null || v === undefined || v === '' || v === false || v === 0 || v === 0n) return true;
+  if (Array.isArray(v) || v instanceof Uint8Array) return v.length === 0;
+  if (v instanceof Map) return v.size === 0;
+  if (typeof v === 'object' && !(v instanceof Date) && !(v instanceof Optional)) return Object.keys(v).length === 0;
+  return false;
 }
 
 function charAt(s: string, i: bigint): string {

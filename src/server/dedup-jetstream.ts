@@ -72,7 +72,9 @@ export class JetStreamDedupStore implements DedupStore {
       // The last replica started decides; replicas with different --rate-limit-interval would disagree anyway.
       this.opts.log.warn({ bucket: this.bucket, ttlMs: status.ttl, intervalMs: this.interval }, 'dedup bucket TTL differs from --rate-limit-interval, updating it');
       const config = status.streamInfo.config;
-      await h.jsm.streams.update(config.name, { ...config, max_age: this.interval * 1_000_000 });
+      const maxAge = this.interval * 1_000_000;
+      // The server refuses a duplicate window longer than max_age.
+      await h.jsm.streams.update(config.name, { ...config, max_age: maxAge, duplicate_window: Math.min(config.duplicate_window, maxAge) });
     }
     this.kv = kv;
     this.kvOf = h.nc;

@@ -98,6 +98,14 @@ export class MemoryDedupStore implements DedupStore {
 }
 
 /** Go's RFC 1123 layout in UTC prints the zone as "UTC" (not GMT). */
+let lastResetSecond = -1;
+let lastResetText = '';
 export function formatResetHeader(epochMs: number): string {
-  return new Date(epochMs).toUTCString().replace(/GMT$/, "UTC");
+  // Most responses in a burst share the same second: format it once.
+  const second = Math.floor(epochMs / 1000);
+  if (second !== lastResetSecond) {
+    lastResetSecond = second;
+    lastResetText = new Date(second * 1000).toUTCString().replace(/GMT$/, 'UTC');
+  }
+  return lastResetText;
 }

@@ -51,17 +51,32 @@ export function createEventServer(opts: EventServerOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
 
   const handlerLabel = (url: string) => (opts.exportHttpPathMetrics ? url.split('?')[0]! : '/');
-  app.addHook('onRequest', async (req) => {
+  // Label children are cached: prom-client hashes label sets on every call otherwise, which shows on the hot path.
+  const children = new Map<string, { duration: ReturnType<typeof httpRequestDuration.labels>; size: ReturnType<typeof httpResponseSize.labels> }>();
+  const inflight = new Map<string, ReturnType<typeof httpRequestsInflight.labels>>();
+  const inflightFor = (handler: string) => {
+    let g = inflight.get(handler);
+    if (!g) inflight.set(handler, (g = httpRequestsInflight.labels({ service: '', handler })));
+    return g;
+  };
+  app.addHook('onRequest', (req, _reply, done) => {
     req.heraldStart = process.hrtime.bigint();
-    httpRequestsInflight.inc({ service: '', handler: handlerLabel(req.url) });
+    inflightFor(handlerLabel(req.url)).inc();
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
-    const labels = { service: '', handler: handlerLabel(req.url), method: req.method, code: String(reply.statusCode) };
-    httpRequestsInflight.dec({ service: '', handler: labels.handler });
-    const seconds = Number(process.hrtime.bigint() - (req.heraldStart ?? process.hrtime.bigint())) / 1e9;
-    httpRequestDuration.observe(labels, seconds);
+  app.addHook('onResponse', (req, reply, done) => {
+    const handler = handlerLabel(req.url);
+    const key = `${handler}\u0000${req.method}\u0000${reply.statusCode}`;
+    let c = children.get(key);
+    if (!c) {
+      const labels = { service: '', handler, method: req.method, code: String(reply.statusCode) };
+      children.set(key, (c = { duration: httpRequestDuration.labels(labels), size: httpResponseSize.labels(labels) }));
+    }
+    inflightFor(handler).dec();
+    c.duration.observe(Number(process.hrtime.bigint() - (req.heraldStart ?? process.hrtime.bigint())) / 1e9);
     const size = Number(reply.getHeader('content-length') ?? 0);
-    httpResponseSize.observe(labels, Number.isFinite(size) ? size : 0);
+    c.size.observe(Number.isFinite(size) ? size : 0);
+    done();
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {

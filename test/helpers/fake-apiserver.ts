@@ -568,6 +568,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     '- name: fake',
     '  cluster:',
     `    server: ${url}`,
+    // client-node refuses plain http unless TLS verification is explicitly off.
+    '    insecure-skip-tls-verify: true',
     'users:',
     '- name: fake',
     '  user:',

@@ -12,6 +12,13 @@ export interface StoredBuildStatus {
   updatedDate: number;
 }
 
+/** A scripted answer; without `body` it carries a Bitbucket error document. */
+export interface Forced {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
 export interface FakeBitbucketOptions {
   /** The exact Authorization header value that is accepted (`Bearer x` or `Basic y`). */
   authorization: string;
@@ -20,7 +27,7 @@ export interface FakeBitbucketOptions {
   projectKey?: string;
   repoSlug?: string;
   /** Answer the next requests with these statuses before behaving normally (e.g. [503] to force one retry). */
-  failNext?: { status: number; headers?: Record<string, string> }[];
+  failNext?: Forced[];
   /** Without TLS the server speaks plain HTTP. */
   tls?: boolean;
 }
@@ -35,7 +42,7 @@ export interface FakeBitbucket {
   posts: { commit: string; body: Record<string, unknown>; raw: string }[];
   /** Requests the fake refused (wrong path, header or body), with the reason: a test expects this to stay empty. */
   violations: string[];
-  failNext: { status: number; headers?: Record<string, string> }[];
+  failNext: Forced[];
   close(): Promise<void>;
 }
 
@@ -63,7 +70,13 @@ export async function startFakeBitbucket(opts: FakeBitbucketOptions): Promise<Fa
 
   const respond = (req: RecordedRequest): ScriptedResponse => {
     const forced = failNext.shift();
-    if (forced) return { status: forced.status, headers: { 'content-type': 'application/json', ...forced.headers }, body: errorBody('forced by the test', 'com.atlassian.test.Forced') };
+    if (forced) {
+      return {
+        status: forced.status,
+        headers: { 'content-type': 'application/json', ...forced.headers },
+        body: forced.body ?? errorBody('forced by the test', 'com.atlassian.test.Forced'),
+      };
+    }
     const json = { 'content-type': 'application/json;charset=UTF-8' };
     const [path = '', query = ''] = req.url.split('?', 2);
     if (!path.startsWith(prefix) || !path.endsWith('/builds')) {

@@ -1,6 +1,6 @@
 // Test helper: starts a real nats-server (Debian 2.9) on free loopback ports, with monitoring and optional JetStream.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,12 +29,16 @@ export interface NatsServer {
   logs: string[];
   /** Graceful stop (SIGTERM, then SIGKILL after 5 s); removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
-  /** Stops the server and starts it again on the same ports with the same store dir and config. */
-  restart(): Promise<void>;
+  /** Stops the server and starts it again on the same ports and store dir; with `config`, that text replaces the extra config. */
+  restart(opts?: { config?: string }): Promise<void>;
   /** Stops the server without removing anything, so it can be started later with start(). */
   halt(): Promise<void>;
   /** Starts a halted server again on the same ports. */
   start(): Promise<void>;
+  /** SIGSTOP, resolved once every server thread is stopped: sockets stay open, nothing is answered (a stalled server). */
+  pause(): Promise<void>;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** Number of client connections, from the monitoring endpoint. */
   connectionCount(): Promise<number>;
 }
@@ -65,6 +69,18 @@ export async function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function allThreadsStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The state field follows the parenthesised command name.
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+    });
+  } catch {
+    return false;
+  }
+}
 
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   installExitHook();
@@ -121,6 +137,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGCONT');
     proc.kill('SIGTERM');
     const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
     await gone;
@@ -151,9 +168,24 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
         rmSync(dir, { recursive: true, force: true });
       }
     },
-    async restart() {
+    async restart(restartOpts?: { config?: string }) {
       await halt();
+      if (restartOpts?.config !== undefined) writeFileSync(confPath, restartOpts.config);
       await launch();
+    },
+    async pause() {
+      const pid = child?.pid;
+      if (pid === undefined) return;
+      child!.kill('SIGSTOP');
+      // The signal is asynchronous: a thread still running could answer one more PING.
+      const deadline = Date.now() + 2000;
+      while (!allThreadsStopped(pid)) {
+        if (Date.now() > deadline) throw new Error(`nats-server ${pid} did not stop`);
+        await sleep(2);
+      }
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
     async connectionCount() {
       const res = await fetch(`${monitorUrl}/connz`);

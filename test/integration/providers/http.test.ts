@@ -4,6 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { closeHttpClients, httpRequest, postMessage } from '../../../src/providers/http.js';
 import { DeliveryError } from '../../../src/providers/types.js';
 import { startRecordingServer, type RecordingServer, type RecordingServerOptions } from '../../helpers/recording-server.js';
+import { makeTestPki } from '../../helpers/tls.js';
 
 const servers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -175,6 +176,15 @@ describe('proxies', () => {
     const [req] = await srv.waitFor(1);
     expect(req!.text).toBe('{"via":"socks"}');
     expect(socks.connects).toEqual([{ host: '127.0.0.1', port: srv.port, user: 'su' }]);
+
+    // HTTPS through the same proxy: TLS runs end to end, verified against the provider CA only.
+    const pki = makeTestPki();
+    const secure = await server({ tls: { key: pki.serverKey, cert: pki.serverCert } });
+    await postMessage(`${secure.url}/tls`, '{}', { proxy, tls: { ca: pki.ca }, signal: signal() });
+    expect((await secure.waitFor(1))[0]!.url).toBe('/tls');
+    const untrusted = await failure(postMessage(`${secure.url}/tls`, '{}', { proxy, signal: signal() }));
+    expect(untrusted.retryable).toBe(false);
+    expect(untrusted.message).toContain('tls: failed to verify certificate');
   });
 
   it('honours HTTP_PROXY and NO_PROXY when no proxy is configured', async () => {

@@ -104,6 +104,23 @@ describe('nats provider: payload and subject', () => {
     }
   });
 
+  it('upstream vector 9: an event with only metadata {foo: bar} is published as Go encodes it', async () => {
+    const sub = await subscribe({ servers: server.url, name: 'test-subscriber' }, 'flux.events');
+    try {
+      const config = parse({ address: server.url });
+      const bare = {
+        involvedObject: { kind: '', namespace: '', name: '' }, severity: '', timestamp: null, message: '', reason: '',
+        metadata: { foo: 'bar' }, reportingController: '',
+      };
+      await NatsProvider.send(canonicalNotification(bare), config, ctx());
+      const [msg] = await sub.waitFor(1);
+      expect(Buffer.from(msg!.data).toString('utf8'))
+        .toBe('{"involvedObject":{},"severity":"","timestamp":null,"message":"","reason":"","metadata":{"foo":"bar"},"reportingController":""}');
+    } finally {
+      await sub.close();
+    }
+  });
+
   it('accepts a comma-separated server list with a dead server first, host:port without scheme and a trailing slash', async () => {
     const sub = await subscribe({ servers: server.url, name: 'test-subscriber' }, 'flux.events');
     try {
@@ -246,7 +263,7 @@ describe('nats provider: TLS', () => {
       // The test CA is not in the system trust store.
       const err = await sendError(parse({ address: `tls://127.0.0.1:${server.port}`, channel: 'flux.other' }));
       expect(err.retryable).toBe(false);
-      expect(err.message).toMatch(/TLS|certificate/i);
+      expect(err.message).toMatch(/^error publishing event to subject flux\.other: error connecting to server tls:\/\/127\.0\.0\.1:\d+: TLS: unable to verify the first certificate$/);
       const wrongCa = await sendError(parse({ address: `tls://127.0.0.1:${server.port}`, channel: 'flux.third', certSecret: { 'ca.crt': pki.otherCa } }));
       expect(wrongCa.retryable).toBe(false);
     } finally {
@@ -265,8 +282,9 @@ describe('nats provider: TLS', () => {
       await sub.waitFor(1);
       await sub.close();
 
-      const noCert = await sendError(parse({ address: server.url, channel: 'flux.nocert', certSecret: { 'ca.crt': pki.ca } }));
-      expect(noCert.message).toMatch(/^error publishing event to subject flux\.nocert: /);
+      // nats.js sees the server's rejection only as a handshake that never completes.
+      const noCert = await sendError(parse({ address: server.url, channel: 'flux.nocert', certSecret: { 'ca.crt': pki.ca } }), 500);
+      expect(noCert.message).toMatch(/^error publishing event to subject flux\.nocert: error connecting to server .*set tls\.crt and tls\.key in the certSecretRef Secret/);
       expect(noCert.message).not.toContain('PRIVATE KEY');
     } finally {
       await server.stop();
@@ -375,6 +393,44 @@ describe('nats provider: failures', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(500);
       expect(err.retryable).toBe(true);
       expect(err.message).toMatch(/reconnecting|did not confirm/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('credentials revoked while connected: the client gives up reconnecting, the send fails, and the next one reports the authorization error', async () => {
+    const server = await startNatsServer({ config: 'authorization { user: flux, password: s3cret }' });
+    try {
+      const config = parse({ address: server.url, secret: { username: 'flux', password: 's3cret' } });
+      await NatsProvider.send(canonicalNotification(), config, ctx());
+      await server.restart({ config: 'authorization { user: flux, password: rotated-s3cret }' });
+      // Waiting for a reconnect that is refused twice: the client closes the connection and the pool forgets it.
+      const first = await sendError(config, 5000);
+      expect(first.retryable).toBe(true);
+      await expect.poll(() => natsPoolSize(), { timeout: 5000 }).toBe(0);
+      const next = await sendError(config);
+      expect(next.retryable).toBe(false);
+      expect(next.message).toMatch(/Authorization Violation \(check the credentials in secret apps\/ops-auth\)$/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a stalled server (connected, no PONG): the send fails retryably at its deadline, not later', async () => {
+    const server = await startNatsServer();
+    try {
+      const config = parse({ address: server.url });
+      await NatsProvider.send(canonicalNotification(), config, ctx());
+      await server.pause();
+      const started = Date.now();
+      const err = await sendError(config, 300);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(290);
+      expect(elapsed).toBeLessThan(1000);
+      expect(err.retryable).toBe(true);
+      expect(err.message).toBe('error publishing event to subject flux.events: error publishing message to server: the server did not confirm the publish before the attempt deadline');
+      server.resume();
+      await NatsProvider.send(canonicalNotification(), config, ctx());
     } finally {
       await server.stop();
     }

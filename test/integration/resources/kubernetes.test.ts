@@ -227,6 +227,22 @@ describe('recovery', () => {
     console.log(`[kubernetes] recovered from a dropped watch in ${ms} ms`);
   });
 
+  it('advances its resourceVersion on BOOKMARK events, so a quiet collection resumes from a recent point', async () => {
+    await start();
+    await ready();
+    await api.waitForWatches('/alerts', 1);
+    const listedAt = Number(api.requests.find((r) => r.watch && r.path.endsWith('/alerts'))!.query.get('resourceVersion'));
+    // Other kinds change; the Alert watch receives only bookmarks carrying the newer resourceVersion.
+    for (let i = 0; i < 3; i++) api.apply(provider('apps', `p${i}`));
+    const target = api.resourceVersion();
+    await new Promise((r) => setTimeout(r, 200));
+    api.dropWatches('/alerts');
+    await within(1000, () => api.requests.filter((r) => r.watch && r.path.endsWith('/alerts')).length === 2, 'rewatch');
+    const resumedAt = Number(api.requests.filter((r) => r.watch && r.path.endsWith('/alerts'))[1]!.query.get('resourceVersion'));
+    expect(resumedAt).toBe(target);
+    expect(resumedAt).toBeGreaterThan(listedAt);
+  });
+
   it('re-lists after 410 Expired on an open watch and keeps following changes', async () => {
     api.apply(alert('apps', 'kept'));
     await start();

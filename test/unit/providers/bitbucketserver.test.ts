@@ -16,6 +16,7 @@ import {
 import { providerDefinition } from '../../../src/providers/registry.js';
 import { resolveProviderSettings } from '../../../src/providers/settings.js';
 import { ConfigError, DeliveryError, type Notification } from '../../../src/providers/types.js';
+import { makeTestPki } from '../../helpers/tls.js';
 
 const H = '9f1c2e3d4b5a69788796a5b4c3d2e1f001234567';
 const log = pino({ level: 'silent' });
@@ -105,10 +106,12 @@ describe('parse (constructor, bitbucketserver.md §11)', () => {
       .toBe('Basic Zmx1eDpzM2NyM3Q=');
   });
 
-  it('TLS material from the secretRef of a commit-status type is used', () => {
-    // A well-formed but untrusted-anywhere CA is enough: parse only carries it.
-    const c = parseWith({ address: 'https://example.com/scm/P/r.git' }, { token: 't' });
-    expect(c.tls).toBeUndefined();
+  it('takes TLS material from ca.crt in the secretRef (a commit-status type), and refuses a CA that is not PEM', () => {
+    const pki = makeTestPki();
+    const c = parseWith({ address: 'https://example.com/scm/P/r.git' }, { token: 't', 'ca.crt': pki.ca });
+    expect(c.tls?.ca).toContain('BEGIN CERTIFICATE');
+    expect(parseWith({ address: 'https://example.com/scm/P/r.git' }, { token: 't' }).tls).toBeUndefined();
+    expect(() => parseWith({ address: 'https://example.com/scm/P/r.git' }, { token: 't', 'ca.crt': 'aaa' })).toThrow(/secret apps\/bbs-auth.*ca\.crt/);
   });
 
   it.each([
@@ -129,7 +132,7 @@ describe('parse (constructor, bitbucketserver.md §11)', () => {
   });
 
   it('a Secret with only username or only password is refused before the provider sees it (never a silent unauthenticated request)', () => {
-    for (const data of [{ username: 'flux' }, { password: 'bb-s3rv3r-pass' }]) {
+    for (const data of [{ username: 'flux' }, { password: 'bb-s3rv3r-pass' }] as Record<string, string>[]) {
       expect(() => parseWith({ address: 'https://example.com/scm/P/r.git', username: 'flux' }, data)).toThrow(/secret apps\/bbs-auth has '(username|password)' but no '(username|password)'/);
     }
   });

@@ -297,6 +297,7 @@ describe('compileCommitStatusExpr', () => {
     ["'ABC'.lowerAscii() + 'def'.upperAscii()", 'abcDEF'],
     ["string('a/b'.indexOf('/')) + string('a/b/c'.lastIndexOf('/'))", '13'],
     ["1 < 1.5 ? 'cross-type' : 'no'", 'cross-type'],
+    ["optional.ofNonZeroValue('').orValue('empty') + optional.ofNonZeroValue('x').orValue('empty')", 'emptyx'],
   ])('Flux CEL extension %s', (expr, want) => {
     expect(compileCommitStatusExpr(expr).evaluate({ event: {}, alert: {}, provider: {} })).toBe(want);
   });

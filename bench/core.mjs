@@ -1,0 +1,121 @@
+// Core event path benchmark (issue 2): bare fastify vs Herald with 10 and 10,000 Alerts, and Herald delivering to a webhook.
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { load, machine, rssOf, startChild, stopChild, writeSection } from './lib.mjs';
+
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+
+/** An event no Alert matches; [<id>] varies the revision so every request is a new dedup key. */
+const unmatchedEvent = JSON.stringify({
+  involvedObject: { kind: 'Kustomization', namespace: 'bench', name: 'apps', uid: '234b7bd9-86a5-4bf1-aede-08062828d1eb', apiVersion: 'kustomize.toolkit.fluxcd.io/v1', resourceVersion: '918273' },
+  severity: 'info', timestamp: '2026-07-20T10:15:30Z',
+  message: 'Deployment/apps/podinfo configured\nService/apps/podinfo configured',
+  reason: 'Progressing',
+  metadata: { 'kustomize.toolkit.fluxcd.io/revision': 'main@sha1:[<id>]' },
+  reportingController: 'kustomize-controller', reportingInstance: 'kustomize-controller-6b8d9f7c5-tq2wz',
+});
+const deliveredEvent = unmatchedEvent.replace('"namespace":"bench"', '"namespace":"delivery"');
+
+function alerts(n, { webhook } = {}) {
+  const docs = [`apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: hook, namespace: delivery }
+spec: { type: generic, address: '${webhook ?? 'http://127.0.0.1:9/unused'}' }`];
+  // Alerts spread over namespaces and kinds like a large multi-tenant cluster; none selects the bench namespace.
+  const kinds = ['Kustomization', 'HelmRelease', 'GitRepository', 'OCIRepository'];
+  for (let i = 0; i < n; i++) {
+    docs.push(`apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata: { name: alert-${i}, namespace: tenant-${i % 500} }
+spec:
+  providerRef: { name: hook }
+  eventSources:
+    - { kind: ${kinds[i % kinds.length]}, name: '*' }
+    - { kind: HelmRelease, name: 'app-${i}', namespace: apps }
+  exclusionList: ['^Dependencies do not meet']`);
+  }
+  if (webhook) {
+    docs.push(`apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata: { name: deliver, namespace: delivery }
+spec:
+  providerRef: { name: hook }
+  eventSources: [{ kind: Kustomization, name: '*' }]`);
+  }
+  return docs.join('\n---\n') + '\n';
+}
+
+async function herald(dir) {
+  // Info level, as deployed: Herald logs each dispatched event (as Flux does) but nothing for unmatched ones.
+  const proc = await startChild(['dist/cli.js', 'serve', '--config-dir', dir, '--events-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0'], { match: /"server":"events"/ });
+  const metricsLine = proc.lines.find((l) => /"server":"metrics"/.test(l));
+  return { ...proc, metricsUrl: metricsLine ? JSON.parse(metricsLine).address : undefined };
+}
+
+const dirs = [];
+function configDir(text) {
+  const d = mkdtempSync(path.join(tmpdir(), 'herald-bench-'));
+  writeFileSync(path.join(d, 'alerts.yaml'), text);
+  dirs.push(d);
+  return d;
+}
+
+async function main() {
+  let received = 0;
+  const sink = createServer((req, res) => { req.resume(); req.on('end', () => { received++; res.writeHead(200).end(); }); });
+  await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+  const webhook = `http://127.0.0.1:${sink.address().port}/hook`;
+  const results = {};
+
+  const bare = await startChild(['bench/bare-fastify.mjs']);
+  await load(bare.url + '/', { body: unmatchedEvent, duration: 2, connections });
+  results.a = await load(bare.url + '/', { body: unmatchedEvent, duration, connections });
+  await stopChild(bare.child);
+
+  for (const [key, n] of [['b', 10], ['c', 10_000]]) {
+    const h = await herald(configDir(alerts(n)));
+    await load(h.url + '/', { body: unmatchedEvent, duration: 2, connections });
+    results[key] = await load(h.url + '/', { body: unmatchedEvent, duration, connections });
+    results[key].rss = await rssOf(h.metricsUrl);
+    await stopChild(h.child);
+  }
+
+  const d = await herald(configDir(alerts(10, { webhook })));
+  received = 0;
+  results.d = await load(d.url + '/', { body: deliveredEvent, duration, connections });
+  const accepted = results.d.codes['2xx'];
+  const deadline = Date.now() + 30_000;
+  while (received < accepted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  results.d.delivered = received;
+  await stopChild(d.child);
+  sink.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+
+  const ratioB = results.b.rps / results.a.rps;
+  const ratioC = results.c.p99 / Math.max(results.b.p99, 1);
+  const mb = (x) => (x / 2 ** 20).toFixed(0);
+  const row = (name, r) => `| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.codes['2xx']} | ${r.codes.non2xx + r.codes.errors} |${r.rss ? ` ${mb(r.rss)} MB` : ' –'} |`;
+  const md = `## Core event path (issue 2)
+
+Machine: ${machine()}. Command: \`npm run bench\` (bench/core.mjs; ${duration} s per case after a 2 s warm-up, ${connections} connections, autocannon in the bench process, each server in its own process). Events vary their revision so no request is a duplicate.
+
+| case | req/s | p50 ms | p99 ms | 2xx | errors/non-2xx | RSS |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${row('(a) bare fastify, 202', results.a)}
+${row('(b) Herald, 10 Alerts, no match', results.b)}
+${row('(c) Herald, 10,000 Alerts, no match', results.c)}
+${row('(d) Herald, delivering each event to a local webhook', results.d)}
+
+- (b) / (a) throughput: **${(ratioB * 100).toFixed(0)}%** (target ≥ 60%).
+- (c) p99 / (b) p99: **${ratioC.toFixed(2)}×** (target ≤ 1.5×; p99 is in whole ms, so a 1 ms floor is used for (b)).
+- RSS with 10,000 Alerts: **${mb(results.c.rss)} MB** (target ≤ 150 MB).
+- (d) every accepted event delivered: ${results.d.delivered} of ${accepted} received by the webhook.
+`;
+  writeSection('core', md);
+  console.log(md);
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });

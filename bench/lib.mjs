@@ -1,0 +1,76 @@
+// Shared bench plumbing: child processes that announce their address, autocannon runs, RESULTS.md sections.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Starts a node child and resolves with its first logged {address} and the process. */
+export function startChild(args, { match = /"msg":"listening"/, pick = (rec) => rec.address, env = {} } = {}) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = [];
+  return new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        lines.push(line);
+        if (match.test(line)) {
+          try {
+            const rec = JSON.parse(line);
+            const v = pick(rec);
+            if (v) resolve({ child, url: v, lines });
+          } catch { /* not JSON */ }
+        }
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}:\n${lines.slice(-20).join('\n')}`)));
+  });
+}
+
+export async function stopChild(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/** Runs autocannon; `[<id>]` in the body is replaced per request so dedup never answers 429. */
+export async function load(url, { body, duration = 10, connections = 32, expectStatus = 202 }) {
+  const result = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, idReplacement: true, duration, connections });
+  const codes = { '2xx': result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    codes,
+    ok: result.non2xx === 0 && result.errors === 0 && expectStatus === 202,
+  };
+}
+
+export async function rssOf(metricsUrl) {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const m = /^process_resident_memory_bytes (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+export function machine() {
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, ${os.type()} ${os.release()}`;
+}
+
+/** Replaces (or appends) the section between <!-- name:start --> and <!-- name:end --> in bench/RESULTS.md. */
+export function writeSection(name, markdown) {
+  const file = path.join(root, 'bench/RESULTS.md');
+  const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\nWritten by `npm run bench`; every ratio compares figures measured in the same run.\n';
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  const i = text.indexOf(start), j = text.indexOf(end);
+  text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, text);
+}
