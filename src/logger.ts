@@ -43,3 +43,19 @@ export function maskSecrets(text: string, sensitive: readonly string[]): string 
   }
   return out;
 }
+
+/** Parts of a URL-valued secret that servers echo on their own: the password and query values (signed URLs, webhook keys). */
+export function urlCredentials(value: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [];
+  }
+  const parts: string[] = [];
+  if (url.password) parts.push(decodeURIComponent(url.password), url.password);
+  // Short values (`?v=1`, `json`) are formats, not keys; masking them would garble messages.
+  for (const v of url.searchParams.values()) if (v.length >= 8) parts.push(v);
+  return parts;
+}

@@ -1,5 +1,6 @@
 // The user tools behind `herald check` and `herald explain`: load a config directory once and report in plain lines.
 import { readFile } from 'node:fs/promises';
+import { EVENT_SOURCE_KINDS } from './api/alert.js';
 import { cloneEvent, decodeEvent, describeObject } from './api/event.js';
 import { createLogger } from './logger.js';
 import { startDirectorySource } from './resources/directory.js';
@@ -25,8 +26,14 @@ async function loadDirectory(dir: string): Promise<{ store: ResourceStore; probl
 /** Validates every manifest and every reference; prints one line per problem and returns the exit code. */
 export async function checkDirectory(dir: string, out: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const { store, problems } = await loadDirectory(dir);
+  const warnings: string[] = [];
   for (const c of store.alerts()) {
     const a = c.alert;
+    for (const [i, source] of a.spec.eventSources.entries()) {
+      if (!(EVENT_SOURCE_KINDS as readonly string[]).includes(source.kind)) {
+        warnings.push(`warning: Alert ${a.metadata.namespace}/${a.metadata.name}: spec.eventSources.${i}.kind: ${source.kind} is not one of Flux's kinds (${EVENT_SOURCE_KINDS.join(', ')}); it only matches events of exactly that kind`);
+      }
+    }
     if (!store.provider(a.metadata.namespace, a.spec.providerRef.name)) {
       problems.push(`Alert ${a.metadata.namespace}/${a.metadata.name}: spec.providerRef: Provider ${a.metadata.namespace}/${a.spec.providerRef.name} not found`);
     }
@@ -43,10 +50,12 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
       const config = def.parse(settings);
       await def.close?.(config);
     } catch (err) {
-      problems.push(`${id}: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      // Settings errors already name the Provider.
+      problems.push(message.startsWith(`provider ${p.metadata.namespace}/${p.metadata.name}`) ? `Provider ${message.slice('provider '.length)}` : `${id}: ${message}`);
     }
   }
-  for (const line of problems) out(line);
+  for (const line of [...problems, ...warnings]) out(line);
   const counts = store.counts();
   out(problems.length === 0
     ? `ok: ${counts.alerts} Alerts, ${counts.providers} Providers, ${counts.secrets} Secrets, ${counts.objects} other objects`
@@ -72,6 +81,10 @@ export async function explainDirectory(dir: string, eventFile: string, out: (lin
     const via = `source ${verdict.source.kind}/${verdict.source.name}`;
     switch (prepared.kind) {
       case 'ready':
+        if (!providerDefinition(prepared.provider.spec.type)) {
+          out(`  ${a.namespace}/${a.name}: matches (${via}) but fails: provider type ${prepared.provider.spec.type} is not supported by this Herald version`);
+          break;
+        }
         matches++;
         out(`  ${a.namespace}/${a.name}: MATCH (${via}) -> ${prepared.provider.spec.type} provider ${prepared.provider.metadata.name}${prepared.notification.commitStatusId ? ` (commit status id ${prepared.notification.commitStatusId})` : ''}`);
         break;

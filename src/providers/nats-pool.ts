@@ -7,7 +7,7 @@ const DRAIN_TIMEOUT_MS = 5000;
 
 /** What a pooled connection is made from. `options` is a function so that credentials never sit in an enumerable field. */
 export interface NatsConnectionSpec {
-  /** sha256 of servers, credentials and TLS material: the pool key, safe to log. */
+  /** HMAC-SHA256 (per-process key) of servers, credentials and TLS material: the pool key. */
   readonly key: string;
   /** Server URLs without user info, for messages. */
   readonly display: string;
@@ -97,13 +97,18 @@ export class PooledNatsConnection {
   private unconfirmed = new Set<PendingPublish[]>();
   private sweeper: NodeJS.Timeout | undefined;
   private draining = false;
+  private closeError: Error | undefined;
 
   constructor(readonly spec: NatsConnectionSpec, private readonly log: Logger, private readonly onGone: (c: PooledNatsConnection) => void) {
     this.ready = connect(spec.options()).then((nc) => {
       this.nc = nc;
       this.connected = true;
       void this.watchStatus(nc);
-      void nc.closed().then(() => this.markGone());
+      void nc.closed().then((err) => {
+        // Set when the client gave up, e.g. on repeated authorization errors after a reconnect.
+        if (err) this.closeError = err;
+        this.markGone();
+      });
       return nc;
     });
     this.ready.catch(() => this.markGone());
@@ -118,7 +123,7 @@ export class PooledNatsConnection {
     this.gone = true;
     this.connected = false;
     for (const wake of this.reconnectWaiters) wake();
-    for (const batch of this.unconfirmed) for (const item of batch) settle(item, new errors.ClosedConnectionError());
+    for (const batch of this.unconfirmed) for (const item of batch) settle(item, this.closeError ?? new errors.ClosedConnectionError());
     this.unconfirmed.clear();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
@@ -135,11 +140,11 @@ export class PooledNatsConnection {
             void nc.close().catch(() => {});
             break;
           }
-          this.log.warn({ servers: this.spec.display, pool: this.spec.key.slice(0, 12) }, 'NATS connection lost, reconnecting');
+          this.log.warn({ servers: this.spec.display }, 'NATS connection lost, reconnecting');
           break;
         case 'reconnect':
           this.connected = true;
-          this.log.info({ servers: this.spec.display, pool: this.spec.key.slice(0, 12) }, 'NATS connection re-established');
+          this.log.info({ servers: this.spec.display }, 'NATS connection re-established');
           for (const wake of this.reconnectWaiters) wake();
           this.reconnectWaiters.clear();
           break;
@@ -169,7 +174,7 @@ export class PooledNatsConnection {
       await abortable(new Promise<void>((resolve) => this.reconnectWaiters.add(resolve)), signal, 'reconnecting');
     }
     // The client gave up (auth failures) or the pool closed it; the next send opens a new connection.
-    if (this.gone) throw new errors.ClosedConnectionError();
+    if (this.gone) throw this.closeError ?? new errors.ClosedConnectionError();
     return nc;
   }
 

@@ -1,5 +1,5 @@
 // Provider `nats`: publishes the event JSON to a subject over a pooled connection, optionally through JetStream.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { fromSeed } from '@nats-io/nkeys';
 import {
   jwtAuthenticator, nkeyAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator,
@@ -43,6 +43,8 @@ export interface NatsConfig {
 }
 
 const pool = new NatsConnectionPool();
+/** A per-process HMAC key: a pool key must not let anyone who sees it test password guesses offline. */
+const POOL_KEY_SALT = randomBytes(32);
 onProviderShutdown(closeAllNatsConnections);
 
 /** Drains every pooled NATS connection (nothing buffered is lost). Called on shutdown. */
@@ -219,7 +221,7 @@ function parse(settings: ProviderSettings): NatsConfig {
     : undefined;
 
   const timeoutMs = settings.timeoutMs;
-  const key = createHash('sha256')
+  const key = createHmac('sha256', POOL_KEY_SALT)
     .update(JSON.stringify([servers.hostPorts, useTls, tlsMaterial?.ca ?? '', tlsMaterial?.cert ?? '', tlsMaterial?.key ?? '', material]))
     .digest('hex');
   const options = (): ConnectionOptions => ({

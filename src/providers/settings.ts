@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 import { COMMIT_STATUS_TYPES, providerTimeoutMs, type Provider } from '../api/provider.js';
 import type { Secret } from '../api/secret.js';
-import { maskSecrets } from '../logger.js';
+import { maskSecrets, urlCredentials } from '../logger.js';
 import { goEscape, parseGoUrl, type GoUrl } from './go-url.js';
 import { ConfigError, type ProviderSettings, type TlsMaterial } from './types.js';
 
@@ -106,6 +106,8 @@ export function resolveProviderSettings(provider: Provider, getSecret: GetSecret
       sensitive.add(settings.address);
       const pathAndQuery = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*([/?][^#]*)/.exec(settings.address)?.[1];
       if (pathAndQuery && pathAndQuery !== '/') sensitive.add(pathAndQuery);
+      // Servers also echo single query values (`?key=...`, `?sig=...`) in their error bodies.
+      for (const part of urlCredentials(settings.address)) sensitive.add(part);
     }
     for (const key of ['token', 'password', 'bearerToken', 'creds', 'nkey', 'githubAppPrivateKey', 'tls.key', 'keyFile']) {
       const v = str(data, key);

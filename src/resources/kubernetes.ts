@@ -7,7 +7,7 @@ import { NOTIFICATION_GROUP, alertSchema, type Alert } from '../api/alert.js';
 import { describeIssues, resolveMeta, type ObjectMeta, type ResolvedMeta } from '../api/meta.js';
 import { providerSchema, type Provider } from '../api/provider.js';
 import { secretDataFrom, secretSchema, type Secret } from '../api/secret.js';
-import { maskSecrets, type Logger } from '../logger.js';
+import { maskSecrets, urlCredentials, type Logger } from '../logger.js';
 import type { AlertEventRecorder, AlertRef } from './recorder.js';
 import type { LabelLookup, ResourceStore } from './store.js';
 import { KubeEventRecorder, type KubeEventTuning } from './kube-events.js';
@@ -477,27 +477,13 @@ function sensitiveValuesFor(store: ResourceStore, ref: AlertRef): string[] {
   return values;
 }
 
-/** Parts of a URL-valued secret that servers echo on their own: the password and query values (signed URLs, webhook keys). */
-export function urlCredentials(value: string): string[] {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return [];
-  }
-  const parts: string[] = [];
-  if (url.password) parts.push(decodeURIComponent(url.password), url.password);
-  // Short values (`?v=1`, `json`) are formats, not keys; masking them would garble messages.
-  for (const v of url.searchParams.values()) if (v.length >= 8) parts.push(v);
-  return parts;
-}
-
 /**
  * Starts the informers and returns at once; the store is marked ready once Alerts, Providers and
  * the Secrets those Providers reference have been listed. Errors are retried, never thrown, except
  * a kubeconfig that cannot be loaded.
  */
+export { urlCredentials };
+
 export async function startKubernetesSource(store: ResourceStore, opts: KubernetesSourceOptions): Promise<KubernetesSource> {
   const tuning: KubernetesTuning = { ...DEFAULT_KUBERNETES_TUNING, ...opts.tuning };
   const log = opts.log;

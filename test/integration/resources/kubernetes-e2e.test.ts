@@ -89,6 +89,8 @@ describe('herald serve without --config-dir', () => {
     expect(String(ev['message'])).toMatch(/^failed to send notification for Kustomization\/apps\/podinfo: .*status code 400: unknown key \*\*\*\*\*$/);
     expect(JSON.stringify(api.events())).not.toContain(SECRET_KEY);
     expect(h.logs.join('\n')).not.toContain(`${hook.url}/reject?key=`);
+    // The echoed key in the worker's own log line is masked too.
+    expect(h.logs.join('\n')).not.toContain(SECRET_KEY);
   });
 
   it('follows Alert changes made after start without a restart', async () => {

@@ -142,9 +142,9 @@ describe('herald serve (embedded default) end to end', () => {
     expect(await bad.json()).toMatchObject({ field: 'involvedObject.namespace' });
     const notJson = await postEvent(herald.eventsUrl, '{nope');
     expect(notJson.status).toBe(400);
-    expect((await notJson.json()).error).toContain('not valid JSON');
+    expect(((await notJson.json()) as { error: string }).error).toContain('not valid JSON');
     const sev = await postEvent(herald.eventsUrl, { involvedObject: { kind: 'K', namespace: 'a', name: 'b' }, severity: 'warning' });
-    expect((await sev.json()).field).toBe('severity');
+    expect(((await sev.json()) as { field: string }).field).toBe('severity');
     const get = await fetch(`${herald.eventsUrl}/any/path`);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
