@@ -171,7 +171,14 @@ export class PooledNatsConnection {
     const nc = await abortable(this.ready, signal, 'connecting');
     // Publishing while disconnected would put the message in a buffer the client discards on its next dial attempt.
     while (!this.connected && !this.gone) {
-      await abortable(new Promise<void>((resolve) => this.reconnectWaiters.add(resolve)), signal, 'reconnecting');
+      let wake: () => void = () => {};
+      const woken = new Promise<void>((resolve) => { wake = resolve; });
+      this.reconnectWaiters.add(wake);
+      try {
+        await abortable(woken, signal, 'reconnecting');
+      } finally {
+        this.reconnectWaiters.delete(wake);
+      }
     }
     // The client gave up (auth failures) or the pool closed it; the next send opens a new connection.
     if (this.gone) throw this.closeError ?? new errors.ClosedConnectionError();

@@ -81,7 +81,8 @@ describe('JetStream outbox end to end: three replicas', () => {
 
     const t0 = Date.now();
     const exit = first.stop();
-    // Stops accepting at once.
+    await first.waitForLog('shutting down', 5000);
+    // Stops accepting at once: 503, or the listener is already closed.
     const refused = await postEvent(first.eventsUrl, fluxEvent('late')).then((r) => r.status, () => 0);
     expect([0, 503]).toContain(refused);
     expect(await exit).toBe(0);

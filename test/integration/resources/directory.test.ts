@@ -123,7 +123,7 @@ describe('directory source: initial load', () => {
 
   it('reports a broken document with file, document index and field, keeps its neighbours, and logs one line for it', async () => {
     const dir = await tempDir();
-    const broken = alert('broken', { namespace: 'apps', kind: 'Deployment' });
+    const broken = alert('broken', { namespace: 'apps', kind: "''" });
     await writeFile(join(dir, 'alerts.yaml'), `${alert('first', { namespace: 'apps' })}---\n${broken}---\n${alert('last', { namespace: 'apps' })}`);
     await writeFile(join(dir, 'providers.yaml'), provider('hook'));
     const { store, source, logs } = await start(dir);

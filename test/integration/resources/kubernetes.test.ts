@@ -129,7 +129,7 @@ describe('initial sync', () => {
   });
 
   it('skips an invalid object and logs its kind, namespace, name and field', async () => {
-    api.apply(alert('apps', 'broken', { eventSources: [{ kind: 'NotAFluxKind', name: '*' }] }));
+    api.apply(alert('apps', 'broken', { eventSources: [{ kind: '', name: '*' }] }));
     api.apply(alert('apps', 'fine'));
     await start();
     await ready();

@@ -4,8 +4,7 @@ import { createAccount, createUser, fromPublic } from '@nats-io/nkeys';
 import type { Auth, Authenticator } from '@nats-io/transport-node';
 import { NatsProvider, natsMessageId, parseServers, type NatsConfig } from '../../../src/providers/nats.js';
 import { ConfigError } from '../../../src/providers/types.js';
-import { canonicalEvent, canonicalNotification, natsSettings, type NatsProviderInput } from '../../helpers/nats-fixtures.js';
-import { makeOperatorChain } from '../../helpers/nats-fixtures.js';
+import { canonicalEvent, canonicalNotification, makeOperatorChain, natsSettings, type NatsProviderInput } from '../../helpers/nats-fixtures.js';
 
 const parse = (input: NatsProviderInput): NatsConfig => NatsProvider.parse(natsSettings({ address: 'nats', channel: 'test', ...input }));
 

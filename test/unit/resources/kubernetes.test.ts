@@ -31,7 +31,7 @@ describe('objects from the API', () => {
   });
 
   it('names the field of an invalid Alert or Provider', () => {
-    const alert = alertFromApi({ apiVersion: NV, kind: 'Alert', metadata: { name: 'a', namespace: 'apps' }, spec: { providerRef: { name: 'p' }, eventSources: [{ kind: 'Pod', name: 'x' }] } });
+    const alert = alertFromApi({ apiVersion: NV, kind: 'Alert', metadata: { name: 'a', namespace: 'apps' }, spec: { providerRef: { name: 'p' }, eventSources: [{ kind: '', name: 'x' }] } });
     expect(alert).toMatchObject({ field: 'spec.eventSources.0.kind' });
     const provider = providerFromApi({ apiVersion: NV, kind: 'Provider', metadata: { name: 'p', namespace: 'apps' }, spec: { type: 'slack', commitStatusExpr: 'x' } });
     expect(provider).toMatchObject({ field: 'spec.commitStatusExpr' });

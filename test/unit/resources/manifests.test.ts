@@ -83,14 +83,14 @@ describe('parseManifests: problems', () => {
     const text = `# comment before the first separator
 ---
 ${alertDoc('good-1')}---
-${alertDoc('bad').replace('kind: HelmRelease', 'kind: Deployment')}---
+${alertDoc('bad').replace('kind: HelmRelease', "kind: ''")}---
 ${alertDoc('good-2')}`;
     const { objects, problems } = parseManifests(text, 'examples/alerts.yaml');
     expect(objects.map((o) => o.metadata.name)).toEqual(['good-1', 'good-2']);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ file: 'examples/alerts.yaml', document: 2, kind: 'Alert', namespace: 'apps', name: 'bad', field: 'spec.eventSources.0.kind' });
     expect(formatProblem(problems[0]!)).toBe(
-      'examples/alerts.yaml#2 Alert apps/bad: spec.eventSources.0.kind: kind "Deployment" is not one of Bucket, GitRepository, Kustomization, HelmRelease, HelmChart, HelmRepository, ImageRepository, ImagePolicy, ImageUpdateAutomation, OCIRepository, ArtifactGenerator, ExternalArtifact',
+      'examples/alerts.yaml#2 Alert apps/bad: spec.eventSources.0.kind: kind must not be empty',
     );
   });
 
@@ -292,7 +292,7 @@ items:
 - metadata: {name: second, namespace: apps}
   spec:
     providerRef: {name: slack}
-    eventSources: [{kind: Pod, name: '*'}]
+    eventSources: [{kind: '', name: '*'}]
 `;
     const parsed = parseManifestFile(text, 'dump.yaml');
     expect(parsed.entries.map((e) => [e.document, e.item, e.object.kind, e.object.metadata.name])).toEqual([
