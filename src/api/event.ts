@@ -52,7 +52,9 @@ export function canonicalTimestamp(value: string): string | undefined {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-const optionalString = z.union([z.string(), z.null()]).optional().transform((v) => v ?? '');
+// No transforms in the schema: zod validates the types; normalisation (null -> '', canonical timestamps) happens
+// after, in plain code, which keeps decoding a few microseconds per event on the hot path.
+const optionalString = z.string().nullable().optional();
 const requiredName = (field: string) =>
   z.string({ error: (i) => (i.input === undefined || i.input === null ? `${field} is required` : `${field} must be a string`) })
     .min(1, `${field} must not be empty`);
@@ -70,23 +72,10 @@ const involvedObjectSchema = z.object({
 export const eventSchema = z.object({
   involvedObject: involvedObjectSchema,
   severity: z.enum(SEVERITIES, { error: `severity must be one of ${SEVERITIES.join(', ')}` }),
-  timestamp: z.union([z.string(), z.null()]).optional().transform((v, ctx) => {
-    if (v === undefined || v === null) return null;
-    const t = canonicalTimestamp(v);
-    if (t === undefined) {
-      ctx.addIssue({ code: 'custom', message: `timestamp must be RFC 3339 (e.g. 2026-07-20T10:15:30Z), got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return t;
-  }),
+  timestamp: z.string({ error: 'timestamp must be an RFC 3339 string or null' }).nullable().optional(),
   message: optionalString,
   reason: optionalString,
-  metadata: z.record(z.string(), z.string({ error: 'metadata values must be strings' }).nullable(), { error: 'metadata must be an object of strings' }).nullable().optional()
-    .transform((m) => {
-      const out: Record<string, string> = {};
-      if (m) for (const [k, v] of Object.entries(m)) out[k] = v ?? '';
-      return out;
-    }),
+  metadata: z.record(z.string(), z.string({ error: 'metadata values must be strings' }).nullable(), { error: 'metadata must be an object of strings' }).nullable().optional(),
   reportingController: optionalString,
   reportingInstance: optionalString,
 }, { error: 'the event must be a JSON object' });
@@ -138,15 +127,26 @@ export function decodeEvent(body: Buffer | string): FluxEvent {
   }
   const e = parsed.data;
   const ref: ObjectReference = { kind: e.involvedObject.kind, namespace: e.involvedObject.namespace, name: e.involvedObject.name };
-  for (const f of ['uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const) if (e.involvedObject[f]) ref[f] = e.involvedObject[f];
+  for (const f of ['uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const) {
+    const v = e.involvedObject[f];
+    if (v) ref[f] = v;
+  }
+  let timestamp: string | null = null;
+  if (e.timestamp != null) {
+    const t = canonicalTimestamp(e.timestamp);
+    if (t === undefined) throw new EventDecodeError(`timestamp: timestamp must be RFC 3339 (e.g. 2026-07-20T10:15:30Z), got ${JSON.stringify(e.timestamp)}`, 'timestamp');
+    timestamp = t;
+  }
+  const metadata: Record<string, string> = {};
+  if (e.metadata) for (const k in e.metadata) metadata[k] = e.metadata[k] ?? '';
   const event: FluxEvent = {
     involvedObject: ref,
     severity: e.severity,
-    timestamp: e.timestamp,
-    message: e.message,
-    reason: e.reason,
-    metadata: e.metadata,
-    reportingController: e.reportingController,
+    timestamp,
+    message: e.message ?? '',
+    reason: e.reason ?? '',
+    metadata,
+    reportingController: e.reportingController ?? '',
   };
   if (e.reportingInstance) event.reportingInstance = e.reportingInstance;
   return event;

@@ -1,5 +1,5 @@
 // Duplicate suppression (event-server.md §6): the Flux rate-limit key and fixed windows anchored at first sight.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { apiGroupOf, type FluxEvent } from '../api/event.js';
 
 /** The key input string of event-server.md §6.1, computed from the cleaned event (before the token is removed). */
@@ -16,7 +16,8 @@ export function rateLimitKeyInput(event: FluxEvent): string {
 }
 
 export function rateLimitKey(event: FluxEvent): string {
-  return createHash('sha256').update(rateLimitKeyInput(event), 'utf8').digest('hex');
+  // One-shot hash: no Hash object per event.
+  return hash('sha256', rateLimitKeyInput(event), 'hex');
 }
 
 export interface DedupDecision {
