@@ -7,6 +7,7 @@ import autocannon from 'autocannon';
 import { machine, stopChild, writeSection } from './lib.mjs';
 import { freePort, startNatsServer } from '../test/helpers/nats-server.ts';
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -41,16 +42,43 @@ async function startHerald(dir, extra) {
   const events = await freePort();
   const metrics = await freePort();
   const health = await freePort();
-  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--config-dir', dir, '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, '--log-level', 'error', ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--config-dir', dir, '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, '--log-level', 'error', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Until NATS is connected the warm-up events are refused (and logged); keep the log for a crash report only.
+  const errors = [];
+  child.stderr.on('data', (chunk) => {
+    errors.push(...chunk.toString().split('\n').filter(Boolean));
+    errors.splice(0, Math.max(0, errors.length - 20));
+  });
   const url = `http://127.0.0.1:${events}/`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`herald exited ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`herald exited ${child.exitCode}:\n${errors.slice(-20).join('\n')}`);
     const status = await fetch(url, { method: 'POST', body: event.replace('[<id>]', `warmup-${Math.random()}`) }).then((r) => r.status, () => 0);
     if (status === 202) return { child, url };
     if (Date.now() > deadline) throw new Error(`herald not accepting events (last status ${status})`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The pid of the nats-server listening on `port` (the test helper does not expose it). */
+function natsPid(port) {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (/nats-server$/.test(args[0]) && args[args.indexOf('-p') + 1] === String(port)) return Number(pid);
+    } catch { /* gone */ }
+  }
+  return undefined;
 }
 
 async function runCase(sink, { outbox, replicas }) {
@@ -69,6 +97,9 @@ async function runCase(sink, { outbox, replicas }) {
     await run(2);
     await sink.drain(30_000);
     sink.reset();
+    const pids = { herald: heralds.map((h) => h.child.pid), nats: nats ? [natsPid(nats.port)].filter(Boolean) : [] };
+    const cpu = () => Object.fromEntries(Object.entries(pids).map(([k, list]) => [k, list.reduce((n, pid) => n + cpuSeconds(pid), 0)]));
+    const cpuBefore = cpu();
     const start = Date.now();
     const results = await run(duration);
     const accepted = results.reduce((n, r) => n + r['2xx'], 0);
@@ -76,6 +107,9 @@ async function runCase(sink, { outbox, replicas }) {
     const acceptedBy = Date.now();
     await sink.waitFor(accepted, 180_000);
     const lastAt = sink.lastAt();
+    const cpuAfter = cpu();
+    // CPU milliseconds per delivery, Herald (all replicas) and nats-server.
+    const cpuPer = (k) => ((cpuAfter[k] - cpuBefore[k]) * 1000) / accepted;
     const p99 = Math.max(...results.map((r) => r.latency.p99));
     return {
       outbox, replicas, accepted, refused, received: sink.count(),
@@ -83,6 +117,8 @@ async function runCase(sink, { outbox, replicas }) {
       acceptRate: accepted / ((acceptedBy - start) / 1000),
       backlogSeconds: Math.max(0, (lastAt - acceptedBy) / 1000),
       p99,
+      heraldCpuMs: cpuPer('herald'),
+      natsCpuMs: pids.nats.length ? cpuPer('nats') : undefined,
     };
   } finally {
     for (const h of heralds) await stopChild(h.child);
@@ -128,28 +164,30 @@ async function startSink() {
 
 async function main() {
   const sink = await startSink();
+  const only = process.env.BENCH_OUTBOX_CASES?.split(',');
   const cases = [
     { outbox: 'memory', replicas: 1 },
     { outbox: 'jetstream', replicas: 1 },
     { outbox: 'memory', replicas: 3 },
     { outbox: 'jetstream', replicas: 3 },
-  ];
+  ].filter((c) => !only || only.includes(`${c.outbox}:${c.replicas}`));
   const results = [];
   for (const c of cases) {
     const r = await runCase(sink, c);
     results.push(r);
-    console.log(`${c.outbox} × ${c.replicas}: ${r.deliveriesPerSecond.toFixed(0)} deliveries/s (${r.accepted} accepted, ${r.received} received)`);
+    console.log(`${c.outbox} × ${c.replicas}: ${r.deliveriesPerSecond.toFixed(0)} deliveries/s (${r.accepted} accepted, ${r.received} received; CPU ms per delivery: Herald ${r.heraldCpuMs.toFixed(3)}, nats-server ${r.natsCpuMs?.toFixed(3) ?? '-'})`);
   }
   await sink.close();
+  if (only) return;
   const find = (o, n) => results.find((r) => r.outbox === o && r.replicas === n);
   const ratio = find('jetstream', 1).deliveriesPerSecond / find('memory', 1).deliveriesPerSecond;
-  const row = (r) => `| ${r.outbox} | ${r.replicas} | **${r.deliveriesPerSecond.toFixed(0)}** | ${r.acceptRate.toFixed(0)} | ${r.p99} | ${r.accepted} | ${r.received} | ${r.refused} | ${r.backlogSeconds.toFixed(1)} |`;
+  const row = (r) => `| ${r.outbox} | ${r.replicas} | **${r.deliveriesPerSecond.toFixed(0)}** | ${r.acceptRate.toFixed(0)} | ${r.p99} | ${r.accepted} | ${r.received} | ${r.refused} | ${r.backlogSeconds.toFixed(1)} | ${r.heraldCpuMs.toFixed(2)} | ${r.natsCpuMs === undefined ? '–' : r.natsCpuMs.toFixed(2)} |`;
   const md = `## Outbox: memory vs JetStream (issue 6)
 
 Machine: ${machine()}. Command: \`npm run bench -- outbox\` (bench/outbox.mjs; ${duration} s of load after a 2 s warm-up, ${connections} autocannon connections split over the replicas, one generic Provider posting to a local webhook in the bench process; Herald with \`--log-level error\`, default \`--delivery-concurrency\`; JetStream cases against a fresh nats-server (file storage) on loopback, started by the benchmark). Every event is new (no 429) and matches one Alert, so one event is one delivery. Deliveries/s = accepted events ÷ time from the start of the load until the last of them reached the webhook.
 
-| outbox | replicas | deliveries/s | events accepted/s | p99 accept ms | accepted | delivered | refused | backlog after load s |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| outbox | replicas | deliveries/s | events accepted/s | p99 accept ms | accepted | delivered | refused | backlog after load s | Herald CPU ms/delivery | nats-server CPU ms/delivery |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${results.map(row).join('\n')}
 
 - JetStream / memory on one replica: **${(ratio * 100).toFixed(0)}%** (target ≥ 50%).

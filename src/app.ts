@@ -40,8 +40,10 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     recorder.warning({ namespace: alert.metadata.namespace, name: alert.metadata.name, uid: alert.metadata.uid }, 'InvalidConfig', message);
   };
 
-  // The probes answer from the start: /readyz says 503 until the resources are loaded.
+  // The probes answer from the start: /readyz says 503 until the resources are loaded (and, with the JetStream
+  // outbox, while NATS cannot store deliveries, so a rollout waits for it and a cut-off replica leaves the Service).
   let accepting = true;
+  let outboxReady: () => boolean = () => true;
   const servers: Server[] = [];
   const aux = new Map<string, { routes: Parameters<typeof createAuxServer>[0]; host: string; port: number }>();
   const auxKey = (a: { host: string; port: number }) => `${a.host}:${a.port}`;
@@ -51,7 +53,7 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     if (existing && addr.port !== 0) Object.assign(existing.routes, routes);
     else aux.set(addr.port === 0 ? `${k}#${aux.size}` : k, { routes, host: addr.host, port: addr.port });
   };
-  addAux(config.healthAddr, { healthz: () => true, readyz: () => store.ready && accepting });
+  addAux(config.healthAddr, { healthz: () => true, readyz: () => store.ready && accepting && outboxReady() });
   addAux(config.metricsAddr, { metrics: true });
   const auxUrls: Record<'health' | 'metrics', string> = { health: '', metrics: '' };
   for (const { routes, host, port } of aux.values()) {
@@ -94,6 +96,7 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     });
     dedup = backends.dedup;
     outbox = backends.outbox;
+    outboxReady = () => backends.link.ready;
     closers.push(() => backends.close());
   } else {
     dedup = new MemoryDedupStore(config.rateLimitInterval);

@@ -93,12 +93,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
-      console.error(`herald: ${err.message}`);
-      process.exitCode = 2;
-    } else {
-      console.error(`herald: ${(err as Error).stack ?? String(err)}`);
-      process.exitCode = 1;
-    }
+    const usage = err instanceof UsageError;
+    console.error(`herald: ${usage ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
+    // A failed start may leave listeners open (probes start first): exit instead of hanging.
+    process.exit(usage ? 2 : 1);
   },
 );

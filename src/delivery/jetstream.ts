@@ -12,6 +12,16 @@ import { JetStreamUnavailableError, NatsLink, natsConnectOptions, type NatsConne
 import type { Delivery, DeliveryHandler, DeliveryOutcome, Outbox } from './outbox.js';
 
 const MS = 1_000_000; // nanoseconds per millisecond, JetStream's duration unit
+const utf8 = new TextDecoder();
+
+/** An ack-protocol message on a closed connection throws; the server then redelivers after the ack wait anyway. */
+function quietly(send: () => void): void {
+  try {
+    send();
+  } catch {
+    // nothing to do
+  }
+}
 
 export interface JetStreamOutboxOptions {
   link: NatsLink;
@@ -137,7 +147,8 @@ export class JetStreamOutbox implements Outbox {
     const subject = outboxSubject(this.names, delivery.notification.provider);
     try {
       // The delivery id as message id: storing the same delivery twice (a retried publish) keeps one copy.
-      await h.js.publish(subject, JSON.stringify(delivery), { msgID: delivery.id, timeout: this.publishTimeoutMs });
+      const body = JSON.stringify(delivery);
+      await this.link.coalesce(() => h.js.publish(subject, body, { msgID: delivery.id, timeout: this.publishTimeoutMs }));
     } catch (err) {
       throw new JetStreamUnavailableError(`storing the delivery in stream ${this.names.outboxStream} failed: ${(err as Error).message}`);
     }
@@ -150,7 +161,7 @@ export class JetStreamOutbox implements Outbox {
     this.loop = this.pull();
     // Progress signals stop the server from handing a slow delivery to a second replica.
     this.keepAlive = setInterval(() => {
-      for (const m of this.inflight.keys()) m.working();
+      for (const m of this.inflight.keys()) quietly(() => m.working());
     }, Math.max(500, Math.floor(this.ackWaitMs / 3)));
     this.keepAlive.unref();
   }
@@ -220,7 +231,7 @@ export class JetStreamOutbox implements Outbox {
   private async process(m: JsMsg): Promise<void> {
     let delivery: Delivery;
     try {
-      const value: unknown = JSON.parse(new TextDecoder().decode(m.data));
+      const value: unknown = JSON.parse(utf8.decode(m.data));
       if (!isDelivery(value)) throw new Error('not a Herald delivery');
       delivery = value;
     } catch (err) {
@@ -250,17 +261,17 @@ export class JetStreamOutbox implements Outbox {
     switch (outcome.result) {
       case 'delivered':
         this.lastErrors.delete(delivery.id);
-        m.ack();
+        await this.link.coalesce(() => m.ack());
         return;
       case 'retry':
         if (this.stopping) this.handedBackCount++;
         this.rememberError(delivery.id, outcome.error);
-        m.nak(Math.max(0, Math.round(outcome.delayMs)));
+        await this.link.coalesce(() => m.nak(Math.max(0, Math.round(outcome.delayMs))));
         return;
       case 'dropped':
         this.lastErrors.delete(delivery.id);
         this.log.debug({ delivery: delivery.id, reason: outcome.reason }, 'delivery dropped');
-        m.ack();
+        await this.link.coalesce(() => m.ack());
         return;
       case 'failed': {
         const letter: DeadLetter = { delivery: { ...delivery, lastError: outcome.error }, error: outcome.error, failedAt: Date.now(), attempts: delivery.attempts ?? m.info.deliveryCount };
@@ -332,7 +343,7 @@ export class JetStreamOutbox implements Outbox {
       // A handler that ignores the abort must not keep the delivery: give it back all the same.
       for (const m of this.inflight.keys()) {
         this.handedBack.add(m);
-        m.nak();
+        quietly(() => m.nak());
         this.handedBackCount++;
       }
     }

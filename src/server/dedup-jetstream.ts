@@ -27,9 +27,11 @@ function isWrongLastSequence(err: unknown): boolean {
     && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
 
+const utf8 = new TextDecoder();
+
 function decodeWindow(bytes: Uint8Array, fallbackT0: number): SharedWindow {
   try {
-    const v = JSON.parse(new TextDecoder().decode(bytes)) as Partial<SharedWindow>;
+    const v = JSON.parse(utf8.decode(bytes)) as Partial<SharedWindow>;
     if (typeof v.t0 === 'number' && typeof v.w === 'number') return { t0: v.t0, w: v.w };
   } catch {
     // fall through
@@ -66,7 +68,8 @@ export class JetStreamDedupStore implements DedupStore {
   }
 
   private async setup(h: NatsHandles): Promise<void> {
-    const kv = await new Kvm(h.js).create(this.bucket, { ttl: this.interval, history: 1, storage: StorageType.File, replicas: this.opts.replicas ?? 1 });
+    // Memory storage: windows need no disk, and losing them with a NATS restart is what a Flux restart does too.
+    const kv = await new Kvm(h.js).create(this.bucket, { ttl: this.interval, history: 1, storage: StorageType.Memory, replicas: this.opts.replicas ?? 1 });
     const status = await kv.status();
     if (status.ttl !== this.interval) {
       // The last replica started decides; replicas with different --rate-limit-interval would disagree anyway.
@@ -113,7 +116,9 @@ export class JetStreamDedupStore implements DedupStore {
     for (let round = 0; round < 10; round++) {
       if (expected >= 0) {
         try {
-          await kv.put(key, encodeWindow({ t0: now, w: 0 }), { previousSeq: expected });
+          const value = encodeWindow({ t0: now, w: 0 });
+          const previousSeq = expected;
+          await this.opts.link.coalesce(() => kv.put(key, value, { previousSeq }));
           return { allowed: true, resetAt: now + I };
         } catch (err) {
           if (!isWrongLastSequence(err)) throw err;

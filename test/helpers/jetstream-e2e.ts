@@ -82,7 +82,8 @@ export function jetstreamArgs(natsUrl: string, extra: string[] = []): string[] {
 
 /** Starts `herald serve --outbox jetstream`; unless told not to, waits until its outbox can store (the event server answers 503 before). */
 export async function startJetStreamHerald(configDir: string, natsUrl: string, extra: string[] = [], waitForNats = true): Promise<HeraldProcess> {
-  const h = await startHerald({ configDir, args: jetstreamArgs(natsUrl, extra), timeoutMs: 20_000 });
+  // /readyz waits for NATS in jetstream mode, so a start during a NATS outage must not wait for it.
+  const h = await startHerald({ configDir, args: jetstreamArgs(natsUrl, extra), timeoutMs: 20_000, waitReady: waitForNats });
   if (waitForNats) await h.waitForLog('NATS JetStream ready', 15_000);
   return h;
 }
