@@ -7,6 +7,7 @@ import { startFakeBitbucket, type FakeBitbucket } from '../../helpers/fake-bitbu
 import { fixtureJson } from '../../helpers/fixtures.js';
 import { postEvent, startHerald, type HeraldProcess } from '../../helpers/herald-process.js';
 import { sha1String } from '../../../src/providers/format.js';
+import { until } from '../../helpers/wait.js';
 
 const TOKEN = 'BBDC-NzI4MzQ1Njc4OTAxOkV4YW1wbGVUb2tlbg';
 const COMMIT = '36e078398e08984c645aaad358c9b33e256195fd';
@@ -15,13 +16,6 @@ const UID = '400830b3-d8c5-4ead-ab31-c10e48866a7c';
 
 type Event = { message: string; metadata: Record<string, string> };
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function manifests(bb: FakeBitbucket): string {
   const ca = bb.pki.ca.trim().split('\n').map((l) => `    ${l}`).join('\n');

@@ -8,19 +8,13 @@ import { startRecordingServer } from '../../helpers/recording-server.js';
 import { countByKey, fluxEvent, heraldOutbox, metricValue, postMany, startJetStreamHerald, writeConfigDir } from '../../helpers/jetstream-e2e.js';
 import { postEvent } from '../../helpers/herald-process.js';
 import type { OutboxStatus } from '../../../src/delivery/jetstream-admin.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('JetStream outbox end to end: dead letters', () => {
   it('dead-letters a delivery that keeps failing past --max-delivery-age, reports it, and replay delivers it once the provider works', async () => {

@@ -6,19 +6,13 @@ import { postEvent, type HeraldProcess } from '../../helpers/herald-process.js';
 import { startNatsServer } from '../../helpers/nats-server.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
 import { countByKey, fluxEvent, metricValue, postMany, startJetStreamHerald, writeConfigDir } from '../../helpers/jetstream-e2e.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('JetStream outbox end to end: three replicas', () => {
   it('delivers 3,000 distinct events spread over three replicas exactly once each, and one event sent to two replicas once', async () => {
