@@ -9,6 +9,7 @@ import { ResourceStore } from './resources/store.js';
 import { explainAlert } from './routing/match.js';
 import { cleanMetadata, removeInternalMetadata } from './routing/metadata.js';
 import { prepareNotification } from './routing/notification.js';
+import { compileCommitStatusExpr } from './routing/commit-status.js';
 import { providerDefinition } from './providers/registry.js';
 import { resolveProviderSettings } from './providers/settings.js';
 
@@ -49,6 +50,8 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
       }
       const config = def.parse(settings);
       await def.close?.(config);
+      // Compile errors of commitStatusExpr would otherwise only show on the first event.
+      if (p.spec.commitStatusExpr) compileCommitStatusExpr(p.spec.commitStatusExpr);
     } catch (err) {
       const message = (err as Error).message;
       // Settings errors already name the Provider.

@@ -45,12 +45,27 @@ apiVersion: notification.toolkit.fluxcd.io/v1beta3
 kind: Provider
 metadata: { name: hmac, namespace: apps }
 spec: { type: generic-hmac, address: 'https://example.com/x' }
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: bbs, namespace: apps }
+spec:
+  type: bitbucketserver
+  address: https://bitbucket.example.com/scm/platform/fleet-infra.git
+  secretRef: { name: bbs-token }
+  commitStatusExpr: "event.metadata.revision"
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: bbs-token, namespace: apps }
+stringData: { token: abc }
 `);
     const r = herald('check', d);
     expect(r.code).toBe(1);
     expect(r.out).toContain('Alert apps/orphan: spec.providerRef: Provider apps/missing not found');
     expect(r.out).toMatch(/a\.yaml#2 Provider apps\/bad: spec\.timeout: /);
     expect(r.out).toContain('Provider apps/hmac: HMAC key is empty');
+    expect(r.out).toMatch(/Provider apps\/bbs: .*CEL expression output type mismatch: expected string, got dyn/);
   });
 
   it('passes the embedded default', () => {
