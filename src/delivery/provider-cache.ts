@@ -63,6 +63,13 @@ export class ProviderCache {
     } catch (err) {
       throw new ConfigError(`failed to initialize notifier for provider '${name}': ${(err as Error).message}`);
     }
+    // Flux logs these deprecations on every event; once per Provider version is enough.
+    const where = { provider: `${provider.metadata.namespace}/${name}` };
+    if (provider.spec.proxy) this.log.info(where, 'warning: spec.proxy is deprecated, please use spec.proxySecretRef instead. Support for this field will be removed in v1.');
+    const secretName = provider.spec.secretRef?.name;
+    if (secretName && this.store.secret(provider.metadata.namespace, secretName)?.data['proxy'] !== undefined) {
+      this.log.info(where, "warning: specifying proxy with 'proxy' key in the referenced secret is deprecated, use spec.proxySecretRef with 'address' key instead. Support for the 'proxy' key will be removed in v1.");
+    }
     if (!definition) {
       throw new ConfigError(`failed to initialize notifier for provider '${name}': failed to initialize notifier: provider ${provider.spec.type} not supported`);
     }
