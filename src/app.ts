@@ -45,24 +45,22 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
   let accepting = true;
   let outboxReady: () => boolean = () => true;
   const servers: Server[] = [];
-  const aux = new Map<string, { routes: Parameters<typeof createAuxServer>[0]; host: string; port: number }>();
-  const auxKey = (a: { host: string; port: number }) => `${a.host}:${a.port}`;
-  const addAux = (addr: Config['healthAddr'], routes: Parameters<typeof createAuxServer>[0]) => {
-    const k = auxKey(addr);
-    const existing = aux.get(k);
-    if (existing && addr.port !== 0) Object.assign(existing.routes, routes);
-    else aux.set(addr.port === 0 ? `${k}#${aux.size}` : k, { routes, host: addr.host, port: addr.port });
-  };
-  addAux(config.healthAddr, { healthz: () => true, readyz: () => store.ready && accepting && outboxReady() });
-  addAux(config.metricsAddr, { metrics: true });
+  const probes = { healthz: () => true, readyz: () => store.ready && accepting && outboxReady() };
+  // --health-addr and --metrics-addr may name the same address: then one server carries both.
+  const sameAddress = config.healthAddr.port !== 0 && config.healthAddr.host === config.metricsAddr.host && config.healthAddr.port === config.metricsAddr.port;
+  const auxServers = sameAddress
+    ? [{ ...config.healthAddr, routes: { ...probes, metrics: true } }]
+    : [{ ...config.healthAddr, routes: probes }, { ...config.metricsAddr, routes: { metrics: true } }];
   const auxUrls: Record<'health' | 'metrics', string> = { health: '', metrics: '' };
-  for (const { routes, host, port } of aux.values()) {
+  for (const { routes, host, port } of auxServers) {
     const server = createAuxServer(routes);
     const addr = await listen(server, host, port);
     servers.push(server);
-    if (routes.readyz) auxUrls.health = urlOf(addr);
-    if (routes.metrics) auxUrls.metrics = urlOf(addr);
-    log.info({ server: routes.metrics && routes.readyz ? 'health+metrics' : routes.metrics ? 'metrics' : 'health', address: urlOf(addr) }, 'listening');
+    const hasProbes = 'readyz' in routes;
+    const hasMetrics = 'metrics' in routes;
+    if (hasProbes) auxUrls.health = urlOf(addr);
+    if (hasMetrics) auxUrls.metrics = urlOf(addr);
+    log.info({ server: hasProbes && hasMetrics ? 'health+metrics' : hasMetrics ? 'metrics' : 'health', address: urlOf(addr) }, 'listening');
   }
 
   if (config.configDir) {

@@ -97,25 +97,10 @@ export class JetStreamOutbox implements Outbox {
   /** Streams and the shared consumer; idempotent, runs after every (re)connect. */
   private async setup(jsm: JetStreamManager): Promise<void> {
     const { outboxStream, deadStream, consumer } = this.names;
-    await ensureStream(jsm, {
-      name: outboxStream,
-      subjects: [outboxWildcard(this.names)],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-      // A full stream must refuse new deliveries (503 to the emitter), never drop stored ones.
-      discard: DiscardPolicy.New,
-      duplicate_window: DUPLICATE_WINDOW_MS * MS,
-      num_replicas: this.replicas,
-    });
-    await ensureStream(jsm, {
-      name: deadStream,
-      subjects: [deadWildcard(this.names)],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      discard: DiscardPolicy.New,
-      duplicate_window: DUPLICATE_WINDOW_MS * MS,
-      num_replicas: this.replicas,
-    });
+    // A full stream must refuse new messages (503 to the emitter), never drop stored ones.
+    const common = { storage: StorageType.File, discard: DiscardPolicy.New, duplicate_window: DUPLICATE_WINDOW_MS * MS, num_replicas: this.replicas };
+    await ensureStream(jsm, { ...common, name: outboxStream, subjects: [outboxWildcard(this.names)], retention: RetentionPolicy.Workqueue });
+    await ensureStream(jsm, { ...common, name: deadStream, subjects: [deadWildcard(this.names)], retention: RetentionPolicy.Limits });
     const wanted: Partial<ConsumerConfig> = {
       ack_wait: this.ackWaitMs * MS,
       // The delivery's age decides when to give up, not a delivery count.
