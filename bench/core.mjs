@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { load, machine, rssOf, startChild, stopChild, writeSection } from './lib.mjs';
+import { benchEvent, load, machine, rssOf, startChild, stopChild, writeSection } from './lib.mjs';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -11,16 +11,9 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Node flags for the Herald processes: by default the ones the container image ships with (Dockerfile NODE_OPTIONS). */
 const heraldNodeFlags = (process.env.BENCH_HERALD_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
 
-/** An event no Alert matches; [<id>] varies the revision so every request is a new dedup key. */
-const unmatchedEvent = JSON.stringify({
-  involvedObject: { kind: 'Kustomization', namespace: 'bench', name: 'apps', uid: '234b7bd9-86a5-4bf1-aede-08062828d1eb', apiVersion: 'kustomize.toolkit.fluxcd.io/v1', resourceVersion: '918273' },
-  severity: 'info', timestamp: '2026-07-20T10:15:30Z',
-  message: 'Deployment/apps/podinfo configured\nService/apps/podinfo configured',
-  reason: 'Progressing',
-  metadata: { 'kustomize.toolkit.fluxcd.io/revision': 'main@sha1:[<id>]' },
-  reportingController: 'kustomize-controller', reportingInstance: 'kustomize-controller-6b8d9f7c5-tq2wz',
-});
-const deliveredEvent = unmatchedEvent.replace('"namespace":"bench"', '"namespace":"delivery"');
+/** An event no Alert matches, and one the delivery Alert matches. */
+const unmatchedEvent = benchEvent('bench');
+const deliveredEvent = benchEvent('delivery');
 
 function alerts(n, { webhook } = {}) {
   const docs = [`apiVersion: notification.toolkit.fluxcd.io/v1beta3

@@ -74,3 +74,18 @@ export function writeSection(name, markdown) {
   text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, text);
 }
+
+/**
+ * A Kustomization event as kustomize-controller sends it, in `namespace`; `[<id>]` in the revision is replaced per
+ * request by autocannon (idReplacement) so no event is a duplicate (no 429).
+ */
+export function benchEvent(namespace) {
+  return JSON.stringify({
+    involvedObject: { kind: 'Kustomization', namespace, name: 'apps', uid: '234b7bd9-86a5-4bf1-aede-08062828d1eb', apiVersion: 'kustomize.toolkit.fluxcd.io/v1', resourceVersion: '918273' },
+    severity: 'info', timestamp: '2026-07-20T10:15:30Z',
+    message: 'Deployment/apps/podinfo configured\nService/apps/podinfo configured',
+    reason: 'Progressing',
+    metadata: { 'kustomize.toolkit.fluxcd.io/revision': 'main@sha1:[<id>]' },
+    reportingController: 'kustomize-controller', reportingInstance: 'kustomize-controller-6b8d9f7c5-tq2wz',
+  });
+}

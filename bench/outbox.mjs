@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { machine, stopChild, writeSection } from './lib.mjs';
+import { benchEvent, machine, stopChild, writeSection } from './lib.mjs';
 import { freePort, startNatsServer } from '../test/helpers/nats-server.ts';
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -12,15 +12,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
-/** Matched by the one Alert; [<id>] varies the revision so no event is a duplicate. */
-const event = JSON.stringify({
-  involvedObject: { kind: 'Kustomization', namespace: 'delivery', name: 'apps', uid: '234b7bd9-86a5-4bf1-aede-08062828d1eb', apiVersion: 'kustomize.toolkit.fluxcd.io/v1', resourceVersion: '918273' },
-  severity: 'info', timestamp: '2026-07-20T10:15:30Z',
-  message: 'Deployment/apps/podinfo configured\nService/apps/podinfo configured',
-  reason: 'Progressing',
-  metadata: { 'kustomize.toolkit.fluxcd.io/revision': 'main@sha1:[<id>]' },
-  reportingController: 'kustomize-controller', reportingInstance: 'kustomize-controller-6b8d9f7c5-tq2wz',
-});
+/** Matched by the one Alert. */
+const event = benchEvent('delivery');
 
 function manifests(webhook) {
   return `apiVersion: notification.toolkit.fluxcd.io/v1beta3
