@@ -1,27 +1,14 @@
 // The jetstream overlay: three replicas of `herald serve --outbox jetstream` against the NATS Service it brings, safe to drain.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { repoRoot } from '../helpers/herald-process.js';
+import { hasKubectl, kustomize, type Obj } from '../helpers/kustomize.js';
 
-// Rendered manifests are free-form YAML; the assertions are the type checks.
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const kubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-describe.skipIf(!kubectl)('deploy/overlays/jetstream', () => {
-  const objects = parseAllDocuments(execFileSync('kubectl', ['kustomize', path.join(repoRoot, 'deploy/overlays/jetstream')], { encoding: 'utf8', timeout: 30_000 }))
-    .map((d) => d.toJS() as Obj);
+describe.skipIf(!hasKubectl)('deploy/overlays/jetstream', () => {
+  const objects = kustomize('deploy/overlays/jetstream');
   const find = (kind: string, name: string): Obj => {
     const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
     if (!o) throw new Error(`overlay renders no ${kind} ${name}`);

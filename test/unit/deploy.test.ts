@@ -1,5 +1,4 @@
 // What a platform team installs: every manifest in crds/ and deploy/ parses, and the fields that matter (ports, names, RBAC, security) hold.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,10 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { EVENT_SOURCE_KINDS } from '../../src/api/alert.js';
 import { repoRoot } from '../helpers/herald-process.js';
-
-// Manifests are free-form YAML; the assertions below are the type checks.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
+import { hasKubectl, kustomize, type Obj } from '../helpers/kustomize.js';
 
 const deployDir = path.join(repoRoot, 'deploy');
 const baseDir = path.join(deployDir, 'base');
@@ -168,19 +164,8 @@ describe('deploy/ kustomize base', () => {
   });
 });
 
-const kubectl = (() => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-describe.skipIf(!kubectl)('kubectl kustomize', () => {
-  const render = (dir: string): Obj[] =>
-    parseAllDocuments(execFileSync('kubectl', ['kustomize', path.join(repoRoot, dir)], { encoding: 'utf8', timeout: 30_000 }))
-      .map((d) => d.toJS() as Obj);
+describe.skipIf(!hasKubectl)('kubectl kustomize', () => {
+  const render = kustomize;
 
   it('renders deploy/ into flux-system, binding the namespaced ServiceAccount', () => {
     const rendered = render('deploy');

@@ -1,20 +1,19 @@
 // `herald check`, `herald explain` and `herald send` as a user runs them: the built CLI in a child process.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cliPath, startHerald } from '../../helpers/herald-process.js';
 import { fixturesDir } from '../../helpers/fixtures.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
+import { tempConfigDirs, webhookForKind } from '../../helpers/config-dir.js';
+
+const configDir = tempConfigDirs('herald-cli-');
 
 function herald(...args: string[]) {
   const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
 describe('herald check', () => {
   it('reports each problem of the fixture manifests on one line and exits 1', () => {
@@ -27,9 +26,7 @@ describe('herald check', () => {
   });
 
   it('names file, document and field of a broken object, a missing provider and a missing secret key', () => {
-    const d = mkdtempSync(path.join(tmpdir(), 'herald-check-'));
-    dirs.push(d);
-    writeFileSync(path.join(d, 'a.yaml'), `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+    const d = configDir({ 'a.yaml': `apiVersion: notification.toolkit.fluxcd.io/v1beta3
 kind: Alert
 metadata: { name: orphan, namespace: apps }
 spec:
@@ -59,7 +56,7 @@ apiVersion: v1
 kind: Secret
 metadata: { name: bbs-token, namespace: apps }
 stringData: { token: abc }
-`);
+` });
     const r = herald('check', d);
     expect(r.code).toBe(1);
     expect(r.out).toContain('Alert apps/orphan: spec.providerRef: Provider apps/missing not found');
@@ -90,20 +87,7 @@ describe('herald explain', () => {
 describe('herald send', () => {
   it('posts an event file and prints the answer; a duplicate exits 1 with 429', async () => {
     const hook = await startRecordingServer();
-    const d = mkdtempSync(path.join(tmpdir(), 'herald-send-'));
-    dirs.push(d);
-    writeFileSync(path.join(d, 'p.yaml'), `apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Provider
-metadata: { name: hook, namespace: flux-system }
-spec: { type: generic, address: '${hook.url}/x' }
----
-apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Alert
-metadata: { name: all, namespace: flux-system }
-spec:
-  providerRef: { name: hook }
-  eventSources: [{ kind: GitRepository, name: '*' }]
-`);
+    const d = configDir({ 'p.yaml': webhookForKind('hook', `${hook.url}/x`, 'GitRepository') });
     const h = await startHerald({ configDir: d });
     try {
       const file = path.join(fixturesDir, 'events/source-controller-clone-failed.json');

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequestRaw, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decodeEvent, type FluxEvent } from '../../../src/api/event.js';
 import type { Provider, ProviderSpec } from '../../../src/api/provider.js';
 import type { Secret } from '../../../src/api/secret.js';
@@ -15,24 +15,19 @@ import { parseManifests } from '../../../src/resources/manifests.js';
 import { fixtureJson, fixtureText } from '../../helpers/fixtures.js';
 import { startRecordingServer, type RecordingServer, type RecordingServerOptions } from '../../helpers/recording-server.js';
 import { makeTestPki } from '../../helpers/tls.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 
 /** The provider input of providers/README.md §3.3, 552 bytes. */
 const CANONICAL_BODY = '{"involvedObject":{"kind":"Kustomization","namespace":"apps","name":"webapp","uid":"4f3c2a1b-8d7e-4c6b-9a5f-0e1d2c3b4a59","apiVersion":"kustomize.toolkit.fluxcd.io/v1","resourceVersion":"184467"},"severity":"error","timestamp":"2025-06-01T10:15:30Z","message":"Health check failed after 2m","reason":"HealthCheckFailed","metadata":{"cluster":"prod-eu","revision":"main@sha1:9f1c2e3d4b5a69788796a5b4c3d2e1f001234567","summary":"Production cluster"},"reportingController":"kustomize-controller","reportingInstance":"kustomize-controller-6f8c9d7b5-q2w4x"}';
 
 const log = createLogger({ level: 'error' });
-const servers: { close(): Promise<void> }[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const track = closeAfterEach();
 afterAll(async () => {
   await closeHttpClients();
 });
 
 async function server(opts?: RecordingServerOptions): Promise<RecordingServer> {
-  const s = await startRecordingServer(opts);
-  servers.push(s);
-  return s;
+  return track(await startRecordingServer(opts));
 }
 
 function provider(spec: Partial<ProviderSpec>, name = 'ops'): Provider {
@@ -361,7 +356,7 @@ describe('generic: proxies', () => {
 
   it('forwards a plain-HTTP notification through the proxySecretRef proxy with its credentials', async () => {
     const proxy = await startProxy(basic);
-    servers.push(proxy);
+    track(proxy);
     const srv = await server();
     const p = provider({ address: `${srv.url}/via-proxy`, proxy: 'http://127.0.0.1:1', proxySecretRef: { name: 'px' } });
     await deliver(p, [secret('px', { address: proxy.url, username: 'proxy-user', password: 'proxy-pass' })]);
@@ -374,7 +369,7 @@ describe('generic: proxies', () => {
   it('tunnels HTTPS through CONNECT, still verifying the target with the provider CA', async () => {
     const pki = makeTestPki();
     const proxy = await startProxy(basic);
-    servers.push(proxy);
+    track(proxy);
     const srv = await server({ tls: { key: pki.serverKey, cert: pki.serverCert } });
     const p = provider({ address: `${srv.url}/tunnel`, proxySecretRef: { name: 'px' }, certSecretRef: { name: 'ca' } });
     await deliver(p, [secret('px', { address: proxy.url, username: 'proxy-user', password: 'proxy-pass' }), secret('ca', { 'ca.crt': pki.ca })]);
@@ -385,7 +380,7 @@ describe('generic: proxies', () => {
   it('fails when the proxy refuses the credentials, without leaking the proxy password', async () => {
     const pki = makeTestPki();
     const proxy = await startProxy(basic);
-    servers.push(proxy);
+    track(proxy);
     const srv = await server({ tls: { key: pki.serverKey, cert: pki.serverCert } });
     const p = provider({ address: srv.url, proxySecretRef: { name: 'px' }, certSecretRef: { name: 'ca' } });
     const secrets = [secret('px', { address: proxy.url, username: 'proxy-user', password: 'wrong-pass' }), secret('ca', { 'ca.crt': pki.ca })];

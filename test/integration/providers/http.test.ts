@@ -1,23 +1,19 @@
 // The shared HTTP client against real local servers: Go redirect rules, environment proxies, SOCKS5, aborts and final errors.
 import { createServer as createNetServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { closeHttpClients, httpRequest, postMessage } from '../../../src/providers/http.js';
 import { DeliveryError } from '../../../src/providers/types.js';
 import { startRecordingServer, type RecordingServer, type RecordingServerOptions } from '../../helpers/recording-server.js';
 import { makeTestPki } from '../../helpers/tls.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
 
-const servers: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const track = closeAfterEach();
 afterAll(async () => {
   await closeHttpClients();
 });
 
 async function server(opts?: RecordingServerOptions): Promise<RecordingServer> {
-  const s = await startRecordingServer(opts);
-  servers.push(s);
-  return s;
+  return track(await startRecordingServer(opts));
 }
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
@@ -169,7 +165,7 @@ async function startSocks5(credentials?: { user: string; pass: string }): Promis
 describe('proxies', () => {
   it('goes through a SOCKS5 proxy with username/password', async () => {
     const socks = await startSocks5({ user: 'su', pass: 'sp' });
-    servers.push(socks);
+    track(socks);
     const srv = await server();
     const proxy = socks.url.replace('socks5://', 'socks5://su:sp@');
     await postMessage(`${srv.url}/s`, '{"via":"socks"}', { proxy, signal: signal() });
@@ -205,7 +201,7 @@ describe('proxies', () => {
       // An explicit proxy wins over the environment.
       process.env['NO_PROXY'] = '';
       const socks = await startSocks5();
-      servers.push(socks);
+      track(socks);
       expect((await postMessage(`${srv.url}/explicit`, '{}', { proxy: socks.url, signal: signal() })).body).toBe('direct');
       expect(socks.connects).toHaveLength(1);
     } finally {

@@ -1,32 +1,16 @@
 // Graceful shutdown with the memory outbox: SIGTERM refuses new work, finishes in-flight deliveries, exits 0.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempConfigDirs, webhookForKind } from '../../helpers/config-dir.js';
 import { postEvent, startHerald } from '../../helpers/herald-process.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
 
 describe('SIGTERM with the memory outbox', () => {
-  const dirs: string[] = [];
-  afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  const configDir = tempConfigDirs('herald-shutdown-');
 
   it('lets in-flight deliveries finish within the grace period and exits 0', async () => {
     // Each request takes 800 ms: the deliveries are still in flight when SIGTERM arrives.
     const hook = await startRecordingServer({ respond: () => new Promise((r) => setTimeout(() => r({ status: 200 }), 800)) });
-    const dir = mkdtempSync(path.join(tmpdir(), 'herald-shutdown-'));
-    dirs.push(dir);
-    writeFileSync(path.join(dir, 'c.yaml'), `apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Provider
-metadata: { name: slow, namespace: flux-system }
-spec: { type: generic, address: '${hook.url}/slow' }
----
-apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Alert
-metadata: { name: all, namespace: flux-system }
-spec:
-  providerRef: { name: slow }
-  eventSources: [{ kind: GitRepository, name: '*' }]
-`);
+    const dir = configDir({ 'c.yaml': webhookForKind('slow', `${hook.url}/slow`, 'GitRepository') });
     const h = await startHerald({ configDir: dir, args: ['--shutdown-grace-period', '5s'] });
     try {
       for (let i = 0; i < 5; i++) {
