@@ -1,9 +1,9 @@
-// Paths to and loaders for the shared Flux fixtures (../shared/fixtures beside the checkout).
+// Paths to and loaders for the Flux fixtures the tests carry with them (test/fixtures: events, manifests, CRDs, expected vectors).
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './herald-process.js';
 
-export const fixturesDir = process.env.HERALD_FIXTURES ?? path.resolve(repoRoot, '../shared/fixtures');
+export const fixturesDir = path.join(repoRoot, 'test', 'fixtures');
 
 export function fixtureText(rel: string): string {
   return readFileSync(path.join(fixturesDir, rel), 'utf8');

@@ -2,6 +2,7 @@
 import { cp, mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fixturesDir } from '../../helpers/fixtures.js';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { startDirectorySource, type DirectorySource } from '../../../src/resourc
 import { formatProblem } from '../../../src/resources/manifests.js';
 import { ResourceStore, type StoreChange } from '../../../src/resources/store.js';
 
-const FIXTURES = '/work/shared/fixtures/manifests';
+const FIXTURES = join(fixturesDir, 'manifests');
 /** The issue's bound for a file change to take effect. */
 const RELOAD_BOUND_MS = 2000;
 

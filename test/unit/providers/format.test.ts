@@ -1,6 +1,7 @@
 // Shared provider text helpers and Go URL semantics against the spec's vectors (event-server.md §16, commit-status.md §7, §11.1).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixturesDir } from '../../helpers/fixtures.js';
 import { decodeEvent } from '../../../src/api/event.js';
 import {
   basicAuth,
@@ -15,7 +16,7 @@ import {
 } from '../../../src/providers/format.js';
 import { goJoinEscapedPath, goPathClean, goQuote, parseGoRequestUri, parseGoUrl, parseUrlError } from '../../../src/providers/go-url.js';
 
-const FIXTURES = '/work/shared/fixtures';
+const FIXTURES = fixturesDir;
 
 describe('splitCamelcase and formatNameAndDescription', () => {
   it.each([

@@ -2,13 +2,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixturesDir } from '../../helpers/fixtures.js';
 import type { Alert } from '../../../src/api/alert.js';
 import { stableUid } from '../../../src/api/meta.js';
 import type { Provider } from '../../../src/api/provider.js';
 import type { Secret } from '../../../src/api/secret.js';
 import { formatProblem, parseManifestFile, parseManifests } from '../../../src/resources/manifests.js';
 
-const FIXTURES = '/work/shared/fixtures/manifests';
+const FIXTURES = join(fixturesDir, 'manifests');
 
 const alertDoc = (name: string, extra = '') => `apiVersion: notification.toolkit.fluxcd.io/v1beta3
 kind: Alert

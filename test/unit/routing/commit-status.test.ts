@@ -1,6 +1,7 @@
 // Commit-status routing: revision parsing, default ids, spec.commitStatusExpr (CEL) and the gates, against the spec's vectors.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fixturesDir } from '../../helpers/fixtures.js';
 import { parseAllDocuments } from 'yaml';
 import { alertSchema, type Alert } from '../../../src/api/alert.js';
 import { decodeEvent, type FluxEvent } from '../../../src/api/event.js';
@@ -16,7 +17,7 @@ import {
   parseRevision,
 } from '../../../src/routing/commit-status.js';
 
-const FIXTURES = '/work/shared/fixtures';
+const FIXTURES = fixturesDir;
 const H = '9f1c2e3d4b5a69788796a5b4c3d2e1f001234567';
 const S = 'a'.repeat(64);
 const A1 = 'a1afe267b54f38b46b487f6e938a6fd508278c07';
