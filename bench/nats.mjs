@@ -7,7 +7,8 @@ import { machine, writeSection } from './lib.mjs';
 import { startNatsServer } from '../test/helpers/nats-server.ts';
 import { encodeEvent } from '../dist/api/event.js';
 import { createLogger } from '../dist/logger.js';
-import { NatsProvider, closeAllNatsConnections } from '../dist/providers/nats.js';
+import { NatsProvider } from '../dist/providers/cloud/nats.js';
+import { ProviderRuntime } from '../dist/providers/runtime.js';
 
 const N = Number(process.env.BENCH_NATS_N ?? 200_000);
 const N_FLUX = Number(process.env.BENCH_NATS_FLUX ?? 2_000);
@@ -93,7 +94,8 @@ try {
     provider: { apiVersion: 'notification.toolkit.fluxcd.io/v1beta3', kind: 'Provider', metadata: { name: 'ops', namespace: 'apps', uid: notification.provider.uid }, spec: { type: 'nats' } },
     type: 'nats', address: server.url, channel: SUBJECT, username: '', password: '', token: '', headers: {}, secretData: {}, timeoutMs: 15_000, sensitive: [],
   };
-  const config = NatsProvider.parse(settings);
+  const runtime = new ProviderRuntime();
+  const config = NatsProvider.parse(settings, { runtime });
   const ctx = { signal: new AbortController().signal, attempt: 1, log };
   for (let i = 0; i < 20_000; i++) await NatsProvider.send(notification, config, ctx);
 
@@ -106,7 +108,7 @@ try {
   }
   await nc.close();
   await NatsProvider.close(config);
-  await closeAllNatsConnections();
+  await runtime.close();
 
   // Flux: a new connection per message (connect, publish, flush, close) with the same client library.
   for (let round = 1; round <= ROUNDS; round++) {

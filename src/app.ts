@@ -9,14 +9,14 @@ import { startDirectorySource } from './resources/directory.js';
 import { MemoryDedupStore, type DedupStore } from './server/dedup.js';
 import { createEventServer } from './server/event-server.js';
 import { createAuxServer, listen, urlOf } from './server/health.js';
-import { collectProcessMetrics } from './server/metrics.js';
+import { collectProcessMetrics } from './metrics.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { MemoryOutbox } from './delivery/memory.js';
 import type { Outbox } from './delivery/outbox.js';
 import { ProviderCache } from './delivery/provider-cache.js';
 import { DurableRetryPolicy, FluxRetryPolicy } from './delivery/retry.js';
 import { createDeliveryHandler } from './delivery/worker.js';
-import { closeProviderResources } from './providers/lifecycle.js';
+import { ProviderRuntime } from './providers/runtime.js';
 
 export interface RunningHerald {
   eventsUrl: string;
@@ -102,7 +102,8 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     closers.push(async () => dedup.close?.());
   }
 
-  const providers = new ProviderCache(store, log);
+  const runtime = new ProviderRuntime();
+  const providers = new ProviderCache(store, log, runtime);
   const policy = config.outbox === 'jetstream'
     ? new DurableRetryPolicy(config.maxDeliveryAge, config.retryInitialDelay, config.retryMaxDelay)
     : new FluxRetryPolicy();
@@ -122,7 +123,7 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     await events.close();
     await outbox.close(config.shutdownGracePeriod);
     await providers.closeAll();
-    await closeProviderResources();
+    await runtime.close();
     for (const c of closers.reverse()) await c().catch((err: Error) => log.error({ err: err.message }, 'shutdown step failed'));
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     log.info('stopped');

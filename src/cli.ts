@@ -74,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       return explainDirectory(rest[0]!, rest[1]!);
     }
     case 'outbox': {
-      const { outboxCommand } = await import('./delivery/jetstream-admin.js');
+      const { outboxCommand } = await import('./jetstream/admin.js');
       return outboxCommand(rest);
     }
     case undefined:

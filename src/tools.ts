@@ -11,7 +11,8 @@ import { cleanMetadata, removeInternalMetadata } from './routing/metadata.js';
 import { prepareNotification } from './routing/notification.js';
 import { compileCommitStatusExpr } from './routing/commit-status.js';
 import { providerDefinition } from './providers/registry.js';
-import { resolveProviderSettings } from './providers/settings.js';
+import { ProviderRuntime } from './providers/runtime.js';
+import { resolveProviderSettings } from './providers/settings/resolve.js';
 
 async function loadDirectory(dir: string): Promise<{ store: ResourceStore; problems: string[] }> {
   const store = new ResourceStore();
@@ -39,6 +40,8 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
       problems.push(`Alert ${a.metadata.namespace}/${a.metadata.name}: spec.providerRef: Provider ${a.metadata.namespace}/${a.spec.providerRef.name} not found`);
     }
   }
+  // Configs are built as the server builds them (transports included), then released.
+  const runtime = new ProviderRuntime();
   for (const p of store.allProviders().sort((x, y) => `${x.metadata.namespace}/${x.metadata.name}`.localeCompare(`${y.metadata.namespace}/${y.metadata.name}`))) {
     const id = `Provider ${p.metadata.namespace}/${p.metadata.name}`;
     const def = providerDefinition(p.spec.type);
@@ -48,7 +51,7 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
         problems.push(`${id}: spec.type: provider type ${p.spec.type} is not supported by this Herald version`);
         continue;
       }
-      const config = def.parse(settings);
+      const config = def.parse(settings, { runtime });
       await def.close?.(config);
       // Compile errors of commitStatusExpr would otherwise only show on the first event.
       if (p.spec.commitStatusExpr) compileCommitStatusExpr(p.spec.commitStatusExpr);
@@ -58,6 +61,7 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
       problems.push(message.startsWith(`provider ${p.metadata.namespace}/${p.metadata.name}`) ? `Provider ${message.slice('provider '.length)}` : `${id}: ${message}`);
     }
   }
+  await runtime.close();
   for (const line of [...problems, ...warnings]) out(line);
   const counts = store.counts();
   out(problems.length === 0

@@ -12,9 +12,32 @@ export const PROVIDER_TYPES = [
 ] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
-export const COMMIT_STATUS_TYPES: ReadonlySet<string> = new Set(['github', 'gitlab', 'gitea', 'bitbucketserver', 'bitbucket', 'azuredevops']);
+/** The families of spec/providers/README.md §1. */
+export const PROVIDER_CATEGORIES = ['forwarding', 'chat', 'incident', 'cloud-bus', 'commit-status', 'change-request'] as const;
+export type ProviderCategory = (typeof PROVIDER_CATEGORIES)[number];
+
+/**
+ * Flux's family of every type the CRD allows. Routing gates (event-server.md §8.3) and the CRD's commitStatusExpr
+ * rule depend on it whether or not this build implements the type; each provider definition declares its category
+ * too, and the registry refuses a definition that disagrees with this table.
+ */
+export const PROVIDER_CATEGORY: Readonly<Record<ProviderType, ProviderCategory>> = {
+  generic: 'forwarding', 'generic-hmac': 'forwarding', githubdispatch: 'forwarding', otel: 'forwarding',
+  slack: 'chat', discord: 'chat', msteams: 'chat', rocket: 'chat', googlechat: 'chat', webex: 'chat', telegram: 'chat',
+  lark: 'chat', matrix: 'chat', zulip: 'chat', zoom: 'chat',
+  sentry: 'incident', opsgenie: 'incident', alertmanager: 'incident', grafana: 'incident', pagerduty: 'incident',
+  datadog: 'incident', 'incident.io': 'incident',
+  nats: 'cloud-bus', googlepubsub: 'cloud-bus', azureeventhub: 'cloud-bus',
+  github: 'commit-status', gitlab: 'commit-status', gitea: 'commit-status', bitbucketserver: 'commit-status',
+  bitbucket: 'commit-status', azuredevops: 'commit-status',
+  githubpullrequestcomment: 'change-request', gitlabmergerequestcomment: 'change-request', giteapullrequestcomment: 'change-request',
+};
+
+const typesOf = (c: ProviderCategory): ReadonlySet<string> => new Set(PROVIDER_TYPES.filter((t) => PROVIDER_CATEGORY[t] === c));
+export const COMMIT_STATUS_TYPES: ReadonlySet<string> = typesOf('commit-status');
+export const CHANGE_REQUEST_TYPES: ReadonlySet<string> = typesOf('change-request');
+/** The whole-event forwarders that also receive commit_status=update events (gate A). */
 export const GENERIC_TYPES: ReadonlySet<string> = new Set(['generic', 'generic-hmac']);
-export const CHANGE_REQUEST_TYPES: ReadonlySet<string> = new Set(['githubpullrequestcomment', 'gitlabmergerequestcomment', 'giteapullrequestcomment']);
 
 export const TIMEOUT_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
 const INTERVAL_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
@@ -34,7 +57,7 @@ export const providerSpecSchema = z.object({
   suspend: z.boolean().optional(),
   commitStatusExpr: z.string().optional(),
 }).loose().refine((s) => COMMIT_STATUS_TYPES.has(s.type) || s.commitStatusExpr === undefined, {
-  message: "spec.commitStatusExpr is only supported for the 'github', 'gitlab', 'gitea', 'bitbucketserver', 'bitbucket', 'azuredevops' provider types",
+  message: `spec.commitStatusExpr is only supported for the ${[...COMMIT_STATUS_TYPES].map((t) => `'${t}'`).join(', ')} provider types`,
   path: ['commitStatusExpr'],
 });
 

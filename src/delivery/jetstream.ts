@@ -3,12 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import client from 'prom-client';
 import type { Logger } from '../logger.js';
-import { JetStreamDedupStore } from '../server/dedup-jetstream.js';
+import { JetStreamDedupStore } from '../jetstream/dedup-store.js';
 import {
   deadSubject, deadWildcard, ensureStream, isDelivery, isNotFound, jetStreamNames, outboxSubject, outboxWildcard,
   type DeadLetter, type JetStreamNames,
-} from './jetstream-layout.js';
-import { JetStreamUnavailableError, NatsLink, natsConnectOptions, type NatsConnectionSettings, type NatsHandles } from './nats-connect.js';
+} from '../jetstream/layout.js';
+import { JetStreamUnavailableError, NatsLink, natsConnectOptions, type NatsConnectionSettings, type NatsHandles } from '../jetstream/link.js';
 import type { Delivery, DeliveryHandler, DeliveryOutcome, Outbox } from './outbox.js';
 
 const MS = 1_000_000; // nanoseconds per millisecond, JetStream's duration unit

@@ -4,7 +4,8 @@ import type { Secret } from '../api/secret.js';
 import type { Logger } from '../logger.js';
 import type { ResourceStore, StoreChange } from '../resources/store.js';
 import { providerDefinition } from '../providers/registry.js';
-import { resolveProviderSettings } from '../providers/settings.js';
+import type { ProviderRuntime } from '../providers/runtime.js';
+import { resolveProviderSettings } from '../providers/settings/resolve.js';
 import { ConfigError, type ProviderDefinition, type ProviderSettings } from '../providers/types.js';
 
 export interface ResolvedProvider {
@@ -29,7 +30,7 @@ export class ProviderCache {
   private readonly entries = new Map<string, Entry>();
   private readonly onChange = (c: StoreChange) => this.invalidate(c);
 
-  constructor(private readonly store: ResourceStore, private readonly log: Logger) {
+  constructor(private readonly store: ResourceStore, private readonly log: Logger, private readonly runtime: ProviderRuntime) {
     store.on('change', this.onChange);
   }
 
@@ -74,7 +75,7 @@ export class ProviderCache {
       throw new ConfigError(`failed to initialize notifier for provider '${name}': failed to initialize notifier: provider ${provider.spec.type} not supported`);
     }
     try {
-      return { provider, settings, definition, config: definition.parse(settings) };
+      return { provider, settings, definition, config: definition.parse(settings, { runtime: this.runtime }) };
     } catch (err) {
       throw new ConfigError(`failed to initialize notifier for provider '${name}': failed to initialize notifier: ${(err as Error).message}`);
     }

@@ -4,9 +4,9 @@ import { providerTimeoutMs } from '../api/provider.js';
 import type { Logger } from '../logger.js';
 import type { AlertEventRecorder } from '../resources/recorder.js';
 import type { ResourceStore } from '../resources/store.js';
-import { maskError } from '../providers/settings.js';
+import { maskError } from '../providers/masking.js';
 import { ConfigError, DeliveryError } from '../providers/types.js';
-import { deliveryRetriesTotal, notificationDuration, notificationsTotal } from '../server/metrics.js';
+import { deliveryFailuresTotal, deliveryRetriesTotal, notificationDuration, notificationsTotal } from '../metrics.js';
 import type { Delivery, DeliveryHandler, DeliveryOutcome } from './outbox.js';
 import type { ProviderCache } from './provider-cache.js';
 import type { RetryPolicy } from './retry.js';
@@ -56,6 +56,7 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
       resolved = providers.resolve(provider);
     } catch (err) {
       const message = (err as Error).message;
+      deliveryFailuresTotal.inc({ type, reason: 'config' });
       log.error({ ...logCtx, error: message }, 'failed to dispatch notification');
       recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(n.event.involvedObject)}: ${message}`);
       finish(delivery, type, 'failed');
@@ -92,6 +93,8 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
     // A timed-out attempt is retryable; the policy decides whether any time is left (Flux's is not: its timeout covers all attempts).
     const retryable = timedOut || (error instanceof DeliveryError ? error.retryable : !(error instanceof ConfigError));
     const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined;
+    const reason = timedOut ? 'timeout' : error instanceof DeliveryError ? error.reason : error instanceof ConfigError ? 'config' : 'transport';
+    deliveryFailuresTotal.inc({ type, reason });
     if (retryable) {
       const decision = policy.next(delivery, attempts, retryAfter, timeoutMs, now());
       if (decision.retry) {
@@ -105,7 +108,7 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
     return fail(message);
 
     function fail(text: string): DeliveryOutcome {
-      log.error({ ...logCtx, attempts, error: text }, 'failed to send notification');
+      log.error({ ...logCtx, attempts, reason, error: text }, 'failed to send notification');
       recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to send notification for ${describeObject(n.event.involvedObject)}: ${text}`);
       finish(delivery, type, 'failed');
       delivery.lastError = text;

@@ -1,24 +1,55 @@
-// The one map from Provider spec.type to its implementation. Add a provider by adding its module here.
-import type { ProviderDefinition } from './types.js';
-import { NatsProvider } from './nats.js';
+// The one list of provider types Herald implements; everything else about a type (gating, masking, check, docs) derives from it.
+import { PROVIDER_CATEGORY, PROVIDER_TYPES, type ProviderType } from '../api/provider.js';
+import type { ProviderCategory, ProviderDefinition } from './types.js';
+import { NatsProvider } from './cloud/nats.js';
 import { GenericProvider } from './generic.js';
 import { GenericHmacProvider } from './generic-hmac.js';
-import { BitbucketServerProvider } from './bitbucketserver.js';
+import { BitbucketServerProvider } from './git/bitbucketserver.js';
 
-const definitions: ProviderDefinition<any>[] = [
-  // each provider module's definition, one line per type
-  NatsProvider,
+/** Each provider module's definition, one line per type. */
+const definitions: readonly ProviderDefinition<unknown>[] = [
   GenericProvider,
   GenericHmacProvider,
+  NatsProvider,
   BitbucketServerProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));
+if (registry.size !== definitions.length) throw new Error('provider registry: a type is defined twice');
+for (const d of definitions) {
+  if (PROVIDER_CATEGORY[d.type] !== d.category) {
+    throw new Error(`provider registry: ${d.type} declares category ${d.category}, Flux files it under ${PROVIDER_CATEGORY[d.type]}`);
+  }
+}
+
+/** Secret keys every type resolves and that are always credentials (event-server.md §11, TLS keys included). */
+const COMMON_SENSITIVE_KEYS = ['token', 'password', 'tls.key', 'keyFile'];
 
 export function providerDefinition(type: string): ProviderDefinition<unknown> | undefined {
   return registry.get(type);
 }
 
+export function providerDefinitions(): readonly ProviderDefinition<unknown>[] {
+  return definitions;
+}
+
 export function supportedProviderTypes(): string[] {
   return [...registry.keys()].sort();
+}
+
+/** The family of an implemented type; undefined for a type Herald does not implement. */
+export function providerCategory(type: string): ProviderCategory | undefined {
+  return registry.get(type)?.category;
+}
+
+/** The CRD's types that Herald does not implement yet. */
+export function unsupportedProviderTypes(): ProviderType[] {
+  return PROVIDER_TYPES.filter((t) => !registry.has(t));
+}
+
+const sensitiveKeys = [...new Set([...COMMON_SENSITIVE_KEYS, ...definitions.flatMap((d) => d.secretKeys.filter((k) => k.sensitive).map((k) => k.key))])];
+
+/** Every Secret key whose value is masked wherever it appears: the common credentials and each type's sensitive keys. */
+export function sensitiveSecretKeys(): readonly string[] {
+  return sensitiveKeys;
 }

@@ -1,7 +1,8 @@
 // The contract between Herald's delivery pipeline and one provider type: settings in, config parsed once, send per notification.
 import type { FluxEvent } from '../api/event.js';
-import type { Provider } from '../api/provider.js';
+import type { Provider, ProviderCategory, ProviderType } from '../api/provider.js';
 import type { Logger } from '../logger.js';
+import type { ProviderRuntime } from './runtime.js';
 
 /** TLS material from certSecretRef (or, for commit-status types, the secretRef), PEM strings. */
 export interface TlsMaterial {
@@ -55,15 +56,42 @@ export interface SendContext {
   log: Logger;
 }
 
-/** One provider type. Providers never retry, never log secrets and never read Kubernetes: the worker does that. */
+export type { ProviderCategory } from '../api/provider.js';
+
+/** A Secret key a provider type reads, beyond the common ones every type resolves (event-server.md §11). */
+export interface SecretKey {
+  key: string;
+  /** A credential: masked in every log line, error and Event, wherever it appears. */
+  sensitive: boolean;
+}
+
+/** What a provider may use when it parses its settings: the pools and caches of one Herald instance. */
+export interface ParseContext {
+  runtime: ProviderRuntime;
+}
+
+/**
+ * One provider type. Providers never retry, never log secrets and never read Kubernetes: the worker does that.
+ * Declare it with defineProvider (or defineHttpProvider for one-exchange HTTP types) and add it to registry.ts.
+ */
 export interface ProviderDefinition<C = unknown> {
-  readonly type: string;
+  readonly type: ProviderType;
+  readonly category: ProviderCategory;
+  /** The Secret keys this type reads beyond address/proxy/headers/token/username/password and TLS. */
+  readonly secretKeys: readonly SecretKey[];
+  /** Whether the type applies `proxySecretRef` / `certSecretRef` (the conformance suite checks what is declared). */
+  readonly transport: { proxy: boolean; tls: boolean };
   /** Validates the settings and builds the provider's config; throws ConfigError with a clear message. */
-  parse(settings: ProviderSettings): C;
+  parse(settings: ProviderSettings, ctx: ParseContext): C;
   /** Sends one notification with one attempt; throws DeliveryError (retryable or not) on failure. */
   send(notification: Notification, config: C, ctx: SendContext): Promise<void>;
   /** Releases what the config holds (pooled connections) when the Provider or its Secret changes, or on shutdown. */
   close?(config: C): Promise<void>;
+}
+
+/** Declares a provider type; the identity function that lets TypeScript infer C from parse and check send against it. */
+export function defineProvider<C>(definition: ProviderDefinition<C>): ProviderDefinition<C> {
+  return definition;
 }
 
 /** A Provider or Secret that cannot produce a working notifier. Not retried. */
@@ -71,8 +99,17 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/**
+ * Why an attempt failed, for the delivery metrics and logs: the endpoint refused the credentials (auth), refused the
+ * request (client), failed (server), throttled (rate-limited), did not answer in time (timeout), could not be reached
+ * (transport), or the notification cannot be sent as it is (invalid: no revision, unsupported severity, ...).
+ */
+export type FailureReason = 'auth' | 'client' | 'server' | 'rate-limited' | 'timeout' | 'transport' | 'invalid';
+
 export interface DeliveryErrorOptions {
   retryable: boolean;
+  /** Default: `transport` when retryable, else `invalid`. */
+  reason?: FailureReason;
   /** From a Retry-After header (429/503), overriding the computed backoff. */
   retryAfterMs?: number;
   cause?: unknown;
@@ -82,10 +119,22 @@ export interface DeliveryErrorOptions {
 export class DeliveryError extends Error {
   override readonly name = 'DeliveryError';
   readonly retryable: boolean;
+  readonly reason: FailureReason;
   readonly retryAfterMs?: number;
   constructor(message: string, opts: DeliveryErrorOptions) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.retryable = opts.retryable;
+    this.reason = opts.reason ?? (opts.retryable ? 'transport' : 'invalid');
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
+  }
+
+  /** The same failure with a context prefix (`postMessage failed: ...`), keeping its classification. */
+  prefixed(prefix: string): DeliveryError {
+    return new DeliveryError(`${prefix}${this.message}`, {
+      retryable: this.retryable,
+      reason: this.reason,
+      ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
+      cause: this,
+    });
   }
 }

@@ -4,17 +4,25 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { decodeEvent, EventDecodeError } from '../api/event.js';
 import type { Logger } from '../logger.js';
 import { cleanMetadata, removeInternalMetadata } from '../routing/metadata.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { FluxEvent } from '../api/event.js';
 import { formatResetHeader, rateLimitKey, type DedupStore } from './dedup.js';
-import { eventsTotal, httpRequestDuration, httpRequestsInflight, httpResponseSize } from './metrics.js';
+import { eventsTotal, httpRequestDuration, httpRequestsInflight, httpResponseSize } from '../metrics.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export const MAX_HEADER_BYTES = 256 * 1024;
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
+/**
+ * Where accepted events go (the delivery side implements it). Resolves once every delivery of the event is stored;
+ * a rejection is answered 503 so that the emitter retries.
+ */
+export interface EventSink {
+  dispatch(event: FluxEvent): Promise<unknown>;
+}
+
 export interface EventServerOptions {
   dedup: DedupStore;
-  dispatcher: Dispatcher;
+  dispatcher: EventSink;
   log: Logger;
   exportHttpPathMetrics?: boolean;
   /** While false (shutting down) new events get 503 so the emitter retries elsewhere. */

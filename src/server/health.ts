@@ -1,7 +1,7 @@
 // The small HTTP servers beside the event server: /healthz and /readyz (probes) and /metrics (Prometheus).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { registry } from './metrics.js';
+import { registry } from '../metrics.js';
 
 export interface ProbeRoutes {
   healthz?: () => boolean;

@@ -4,8 +4,8 @@ import { Writable } from 'node:stream';
 import { decodeEvent } from '../../src/api/event.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { JetStreamOutbox, type JetStreamOutboxOptions } from '../../src/delivery/jetstream.js';
-import type { JetStreamNames } from '../../src/delivery/jetstream-layout.js';
-import { NatsLink, natsConnectOptions } from '../../src/delivery/nats-connect.js';
+import type { JetStreamNames } from '../../src/jetstream/layout.js';
+import { NatsLink, natsConnectOptions } from '../../src/jetstream/link.js';
 import type { Delivery } from '../../src/delivery/outbox.js';
 
 export interface CapturedLog {

@@ -6,7 +6,7 @@ import type { FluxEvent } from '../../src/api/event.js';
 import type { Provider } from '../../src/api/provider.js';
 import type { Secret } from '../../src/api/secret.js';
 import { parseManifests } from '../../src/resources/manifests.js';
-import { resolveProviderSettings } from '../../src/providers/settings.js';
+import { resolveProviderSettings } from '../../src/providers/settings/resolve.js';
 import type { Notification, ProviderSettings } from '../../src/providers/types.js';
 
 export interface NatsProviderInput {

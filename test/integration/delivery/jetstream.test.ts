@@ -6,8 +6,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
 import { captureLog, makeDelivery, openOutbox, uniqueNames, waitUntil } from '../../helpers/jetstream-outbox.js';
-import { outboxStatus, replayDead } from '../../../src/delivery/jetstream-admin.js';
-import { JetStreamUnavailableError } from '../../../src/delivery/nats-connect.js';
+import { outboxStatus, replayDead } from '../../../src/jetstream/admin.js';
+import { JetStreamUnavailableError } from '../../../src/jetstream/link.js';
 import type { Delivery, DeliveryHandler, DeliveryOutcome } from '../../../src/delivery/outbox.js';
 
 let nats: NatsServer;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBitbucket, type FakeBitbucket } from '../../helpers/fake-bitbucket-server.js';
 import { fixtureJson } from '../../helpers/fixtures.js';
 import { postEvent, startHerald, type HeraldProcess } from '../../helpers/herald-process.js';
-import { sha1String } from '../../../src/providers/format.js';
+import { sha1String } from '../../../src/providers/git/status-key.js';
 import { until } from '../../helpers/wait.js';
 
 const TOKEN = 'BBDC-NzI4MzQ1Njc4OTAxOkV4YW1wbGVUb2tlbg';

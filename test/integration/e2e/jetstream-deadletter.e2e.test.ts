@@ -7,7 +7,7 @@ import { startNatsServer } from '../../helpers/nats-server.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
 import { countByKey, fluxEvent, heraldOutbox, metricValue, postMany, startJetStreamHerald, writeConfigDir } from '../../helpers/jetstream-e2e.js';
 import { postEvent } from '../../helpers/herald-process.js';
-import type { OutboxStatus } from '../../../src/delivery/jetstream-admin.js';
+import type { OutboxStatus } from '../../../src/jetstream/admin.js';
 import { until } from '../../helpers/wait.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -10,8 +10,9 @@ import type { Secret } from '../../../src/api/secret.js';
 import { ProviderCache } from '../../../src/delivery/provider-cache.js';
 import { FluxRetryPolicy } from '../../../src/delivery/retry.js';
 import { createDeliveryHandler } from '../../../src/delivery/worker.js';
-import { BitbucketServerProvider } from '../../../src/providers/bitbucketserver.js';
-import { resolveProviderSettings } from '../../../src/providers/settings.js';
+import { BitbucketServerProvider } from '../../../src/providers/git/bitbucketserver.js';
+import { resolveProviderSettings } from '../../../src/providers/settings/resolve.js';
+import { testRuntime } from '../../helpers/providers.js';
 import { DeliveryError, type Notification } from '../../../src/providers/types.js';
 import type { AlertEventRecorder, AlertRef, EventReason } from '../../../src/resources/recorder.js';
 import { ResourceStore } from '../../../src/resources/store.js';
@@ -21,6 +22,7 @@ const H = '9f1c2e3d4b5a69788796a5b4c3d2e1f001234567';
 const KEY = '4abc3ba6f171924ecece234c03192982da12888b'; // sha1("kustomization/webapp/0c9c2e41")
 const TOKEN = 'BBDC-exampletoken';
 const log = pino({ level: 'silent' });
+const runtime = testRuntime();
 
 let fakes: FakeBitbucket[] = [];
 afterEach(async () => {
@@ -73,7 +75,7 @@ function notification(variant: 'E' | 'I'): Notification {
 
 async function send(provider: Provider, secrets: Secret[], n: Notification): Promise<void> {
   const settings = resolveProviderSettings(provider, (ns, name) => secrets.find((s) => s.metadata.namespace === ns && s.metadata.name === name));
-  const config = BitbucketServerProvider.parse(settings);
+  const config = BitbucketServerProvider.parse(settings, { runtime });
   await BitbucketServerProvider.send(n, config, { signal: AbortSignal.timeout(5000), attempt: 1, log });
 }
 
@@ -254,7 +256,7 @@ describe('bitbucketserver through the delivery worker', () => {
       spec: { providerRef: { name: 'ops' }, eventSeverity: 'info', eventSources: [{ kind: 'Kustomization', name: 'webapp' }] },
     } as Alert);
     const recorder = new CapturingRecorder();
-    const providers = new ProviderCache(store, log);
+    const providers = new ProviderCache(store, log, runtime);
     const handler = createDeliveryHandler({ store, providers, recorder, policy: new FluxRetryPolicy(20), log });
     return { handler, recorder, providers };
   }

@@ -2,66 +2,35 @@
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequestRaw, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeEvent, type FluxEvent } from '../../../src/api/event.js';
 import type { Provider, ProviderSpec } from '../../../src/api/provider.js';
 import type { Secret } from '../../../src/api/secret.js';
 import { createLogger } from '../../../src/logger.js';
-import { closeHttpClients } from '../../../src/providers/http.js';
 import { providerDefinition } from '../../../src/providers/registry.js';
-import { maskError, resolveProviderSettings } from '../../../src/providers/settings.js';
+import { maskError } from '../../../src/providers/masking.js';
+import { resolveProviderSettings } from '../../../src/providers/settings/resolve.js';
 import { DeliveryError, type Notification, type ProviderSettings } from '../../../src/providers/types.js';
 import { parseManifests } from '../../../src/resources/manifests.js';
 import { fixtureJson, fixtureText } from '../../helpers/fixtures.js';
 import { startRecordingServer, type RecordingServer, type RecordingServerOptions } from '../../helpers/recording-server.js';
 import { makeTestPki } from '../../helpers/tls.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
-
-/** The provider input of providers/README.md §3.3, 552 bytes. */
-const CANONICAL_BODY = '{"involvedObject":{"kind":"Kustomization","namespace":"apps","name":"webapp","uid":"4f3c2a1b-8d7e-4c6b-9a5f-0e1d2c3b4a59","apiVersion":"kustomize.toolkit.fluxcd.io/v1","resourceVersion":"184467"},"severity":"error","timestamp":"2025-06-01T10:15:30Z","message":"Health check failed after 2m","reason":"HealthCheckFailed","metadata":{"cluster":"prod-eu","revision":"main@sha1:9f1c2e3d4b5a69788796a5b4c3d2e1f001234567","summary":"Production cluster"},"reportingController":"kustomize-controller","reportingInstance":"kustomize-controller-6f8c9d7b5-q2w4x"}';
+import { startProxy } from '../../helpers/proxy.js';
+import { CANONICAL_BODY, deliverOnce, providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
 
 const log = createLogger({ level: 'error' });
 const track = closeAfterEach();
-afterAll(async () => {
-  await closeHttpClients();
-});
+const runtime = testRuntime();
 
 async function server(opts?: RecordingServerOptions): Promise<RecordingServer> {
   return track(await startRecordingServer(opts));
 }
 
-function provider(spec: Partial<ProviderSpec>, name = 'ops'): Provider {
-  return {
-    apiVersion: 'notification.toolkit.fluxcd.io/v1beta3',
-    kind: 'Provider',
-    metadata: { name, namespace: 'apps', uid: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f' },
-    spec: { type: 'generic', ...spec } as ProviderSpec,
-  };
-}
-
-function secret(name: string, data: Record<string, string>): Secret {
-  const bytes: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries(data)) bytes[k] = Buffer.from(v, 'utf8');
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'apps', uid: `uid-${name}` }, data: bytes };
-}
-
-function notification(event: FluxEvent, p: Provider): Notification {
-  return {
-    event,
-    alert: { namespace: 'apps', name: 'webapp-alerts', uid: 'a6b8c0d2-1e3f-4a5b-8c7d-9e0f1a2b3c4d' },
-    provider: { namespace: p.metadata.namespace, name: p.metadata.name, uid: p.metadata.uid, type: p.spec.type },
-  };
-}
-
-/** Resolves settings, parses and sends once, exactly as the worker does; returns the settings for masking checks. */
-async function deliver(p: Provider, secrets: Secret[], event: FluxEvent = decodeEvent(CANONICAL_BODY)): Promise<ProviderSettings> {
-  const settings = resolveProviderSettings(p, (ns, name) => secrets.find((s) => s.metadata.namespace === ns && s.metadata.name === name));
-  const def = providerDefinition(p.spec.type);
-  if (!def) throw new Error(`provider type ${p.spec.type} is not registered`);
-  const config = def.parse(settings);
-  await def.send(notification(event, p), config, { signal: AbortSignal.timeout(5000), attempt: 1, log });
-  return settings;
-}
+const provider = (spec: Partial<ProviderSpec>, name = 'ops'): Provider => providerObject(spec.type ?? 'generic', spec, { name });
+const secret = (name: string, data: Record<string, string>): Secret => secretObject(name, data);
+const deliver = (p: Provider, secrets: Secret[], event: FluxEvent = decodeEvent(CANONICAL_BODY)): Promise<ProviderSettings> =>
+  deliverOnce(runtime, p, secrets, event, { log });
 
 async function deliveryError(p: Provider, secrets: Secret[], event?: FluxEvent): Promise<DeliveryError> {
   try {
@@ -124,7 +93,7 @@ describe('generic: request bytes and headers', () => {
       ['hooks.example.com/flux', 'invalid hook URL hooks.example.com/flux: parse "hooks.example.com/flux": invalid URI for request'],
     ] as const) {
       const settings = resolveProviderSettings(provider({ address }), () => undefined);
-      expect(() => providerDefinition('generic')!.parse(settings)).toThrow(message);
+      expect(() => providerDefinition('generic')!.parse(settings, { runtime })).toThrow(message);
     }
   });
 });
@@ -176,10 +145,10 @@ describe('generic-hmac: signature', () => {
   it('signs with the untrimmed key and refuses an empty one', () => {
     const parse = (token: string | undefined) => providerDefinition('generic-hmac')!.parse(resolveProviderSettings(
       provider({ type: 'generic-hmac', address: 'https://h.example', secretRef: { name: 'k' } }),
-      () => secret('k', token === undefined ? {} : { token })));
+      () => secret('k', token === undefined ? {} : { token })), { runtime });
     expect(() => parse(undefined)).toThrow('HMAC key is empty');
     expect(() => parse('')).toThrow('HMAC key is empty');
-    expect((parse('key\n') as { hmacKey: Buffer }).hmacKey.toString()).toBe('key\n');
+    expect((parse('key\n') as { config: { hmacKey: Buffer } }).config.hmacKey.toString()).toBe('key\n');
   });
 });
 
@@ -289,67 +258,6 @@ describe('generic: TLS', () => {
     expect(srv.requests).toHaveLength(1);
   });
 });
-
-interface TinyProxy {
-  url: string;
-  used: { method: string; target: string; auth: string | undefined }[];
-  close(): Promise<void>;
-}
-
-/** A forward (absolute-form) and CONNECT proxy that records its use and demands the given Proxy-Authorization. */
-async function startProxy(expectedAuth: string): Promise<TinyProxy> {
-  const used: TinyProxy['used'] = [];
-  const sockets = new Set<Socket>();
-  const srv: Server = createServer((req, res) => {
-    const auth = req.headers['proxy-authorization'];
-    used.push({ method: req.method ?? '', target: req.url ?? '', auth });
-    if (auth !== expectedAuth) {
-      res.writeHead(407, { 'Proxy-Authenticate': 'Basic' }).end();
-      return;
-    }
-    const target = new URL(req.url ?? '');
-    const headers = { ...req.headers };
-    delete headers['proxy-authorization'];
-    const up = httpRequestRaw({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
-    up.on('error', () => res.writeHead(502).end());
-    req.pipe(up);
-  });
-  srv.on('connect', (req, socket: Socket, head) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    const auth = req.headers['proxy-authorization'];
-    used.push({ method: 'CONNECT', target: req.url ?? '', auth });
-    if (auth !== expectedAuth) {
-      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n');
-      return;
-    }
-    const [host, port] = (req.url ?? '').split(':');
-    const up = netConnect(Number(port), host!, () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      up.write(head);
-      up.pipe(socket);
-      socket.pipe(up);
-    });
-    sockets.add(up);
-    up.on('close', () => sockets.delete(up));
-    up.on('error', () => socket.destroy());
-    socket.on('error', () => up.destroy());
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    used,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      srv.close(() => resolve());
-      srv.closeAllConnections();
-    }),
-  };
-}
 
 describe('generic: proxies', () => {
   const basic = `Basic ${Buffer.from('proxy-user:proxy-pass').toString('base64')}`;

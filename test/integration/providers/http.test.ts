@@ -1,15 +1,19 @@
 // The shared HTTP client against real local servers: Go redirect rules, environment proxies, SOCKS5, aborts and final errors.
 import { createServer as createNetServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeHttpClients, httpRequest, postMessage } from '../../../src/providers/http.js';
-import { DeliveryError } from '../../../src/providers/types.js';
+import { httpRequest, postMessage } from '../../../src/providers/http/client.js';
+import { HttpPool, type TransportOptions } from '../../../src/providers/http/pool.js';
+import { ConfigError, DeliveryError } from '../../../src/providers/types.js';
 import { startRecordingServer, type RecordingServer, type RecordingServerOptions } from '../../helpers/recording-server.js';
 import { makeTestPki } from '../../helpers/tls.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 
 const track = closeAfterEach();
+const pool = new HttpPool();
+/** A transport as a provider config resolves it at parse time (environment proxies read now). */
+const t = (opts: TransportOptions = {}) => pool.transport(opts);
 afterAll(async () => {
-  await closeHttpClients();
+  await pool.close();
 });
 
 async function server(opts?: RecordingServerOptions): Promise<RecordingServer> {
@@ -31,7 +35,7 @@ async function failure(p: Promise<unknown>): Promise<DeliveryError> {
 describe('redirects (Go client policy)', () => {
   it('turns POST into a body-less GET on 302 and keeps credentials on the same host', async () => {
     const srv = await server({ respond: (r) => (r.url === '/a' ? { status: 302, headers: { Location: '/b' } } : { status: 200, body: 'ok' }) });
-    const res = await postMessage(`${srv.url}/a`, '{"x":1}', { headers: { Authorization: 'Bearer t' }, signal: signal() });
+    const res = await postMessage(`${srv.url}/a`, '{"x":1}', { headers: { Authorization: 'Bearer t' }, transport: t(), signal: signal() });
     expect(res.body).toBe('ok');
     const [first, second] = await srv.waitFor(2);
     expect([first!.method, first!.text]).toEqual(['POST', '{"x":1}']);
@@ -43,7 +47,7 @@ describe('redirects (Go client policy)', () => {
   it('keeps method and body on 307/308 and drops Authorization on a redirect to another host', async () => {
     const target = await server();
     const srv = await server({ respond: () => ({ status: 308, headers: { Location: `http://localhost:${target.port}/moved` } }) });
-    await postMessage(`${srv.url}/start`, 'payload', { headers: { Authorization: 'Bearer t', 'X-Keep': 'yes' }, signal: signal() });
+    await postMessage(`${srv.url}/start`, 'payload', { headers: { Authorization: 'Bearer t', 'X-Keep': 'yes' }, transport: t(), signal: signal() });
     const [req] = await target.waitFor(1);
     expect([req!.method, req!.url, req!.text]).toEqual(['POST', '/moved', 'payload']);
     expect(req!.headers['authorization']).toBeUndefined();
@@ -52,7 +56,7 @@ describe('redirects (Go client policy)', () => {
 
   it('stops after 10 requests with a final error', async () => {
     const srv = await server({ respond: (_r, n) => ({ status: 302, headers: { Location: `/hop${n + 1}` } }) });
-    const err = await failure(postMessage(`${srv.url}/hop0`, '{}', { signal: signal() }));
+    const err = await failure(postMessage(`${srv.url}/hop0`, '{}', { transport: t(), signal: signal() }));
     expect(err.retryable).toBe(false);
     expect(err.message).toBe('Post "/hop10": stopped after 10 redirects');
     expect(srv.requests).toHaveLength(10);
@@ -60,21 +64,21 @@ describe('redirects (Go client policy)', () => {
 
   it('returns a redirect without Location as the response', async () => {
     const srv = await server({ respond: () => ({ status: 301, body: 'moved?' }) });
-    const err = await failure(postMessage(srv.url, '{}', { signal: signal() }));
+    const err = await failure(postMessage(srv.url, '{}', { transport: t(), signal: signal() }));
     expect([err.message, err.retryable]).toEqual(['request failed with status code 301: moved?', false]);
   });
 });
 
 describe('final transport errors', () => {
   it('refuses unsupported schemes without a request', async () => {
-    expect((await failure(httpRequest('ftp://h.example/x', { method: 'POST', signal: signal() }))).message).toBe('Post "ftp://h.example/x": unsupported protocol scheme "ftp"');
-    const relative = await failure(httpRequest('/hooks/x', { method: 'POST', signal: signal() }));
+    expect((await failure(httpRequest('ftp://h.example/x', { method: 'POST', transport: t(), signal: signal() }))).message).toBe('Post "ftp://h.example/x": unsupported protocol scheme "ftp"');
+    const relative = await failure(httpRequest('/hooks/x', { method: 'POST', transport: t(), signal: signal() }));
     expect([relative.message, relative.retryable]).toEqual(['Post "/hooks/x": unsupported protocol scheme ""', false]);
   });
 
   it('does not retry an invalid header value', async () => {
     const srv = await server();
-    const err = await failure(postMessage(srv.url, '{}', { headers: { 'X-Bad': 'a\r\nInjected: 1' }, signal: signal() }));
+    const err = await failure(postMessage(srv.url, '{}', { headers: { 'X-Bad': 'a\r\nInjected: 1' }, transport: t(), signal: signal() }));
     expect(err.retryable).toBe(false);
     expect(srv.requests).toHaveLength(0);
   });
@@ -82,7 +86,7 @@ describe('final transport errors', () => {
   it('reports the provider deadline as context deadline exceeded, not retryable', async () => {
     const srv = await server({ respond: () => new Promise((r) => setTimeout(() => r({ status: 200 }), 2000)) });
     const started = Date.now();
-    const err = await failure(postMessage(srv.url, '{}', { signal: AbortSignal.timeout(100) }));
+    const err = await failure(postMessage(srv.url, '{}', { transport: t(), signal: AbortSignal.timeout(100) }));
     expect(Date.now() - started).toBeLessThan(1500);
     expect([err.message, err.retryable]).toEqual([`Post "${srv.url}": context deadline exceeded`, false]);
   });
@@ -168,7 +172,7 @@ describe('proxies', () => {
     track(socks);
     const srv = await server();
     const proxy = socks.url.replace('socks5://', 'socks5://su:sp@');
-    await postMessage(`${srv.url}/s`, '{"via":"socks"}', { proxy, signal: signal() });
+    await postMessage(`${srv.url}/s`, '{"via":"socks"}', { transport: t({ proxy }), signal: signal() });
     const [req] = await srv.waitFor(1);
     expect(req!.text).toBe('{"via":"socks"}');
     expect(socks.connects).toEqual([{ host: '127.0.0.1', port: srv.port, user: 'su' }]);
@@ -176,9 +180,9 @@ describe('proxies', () => {
     // HTTPS through the same proxy: TLS runs end to end, verified against the provider CA only.
     const pki = makeTestPki();
     const secure = await server({ tls: { key: pki.serverKey, cert: pki.serverCert } });
-    await postMessage(`${secure.url}/tls`, '{}', { proxy, tls: { ca: pki.ca }, signal: signal() });
+    await postMessage(`${secure.url}/tls`, '{}', { transport: t({ proxy, tls: { ca: pki.ca } }), signal: signal() });
     expect((await secure.waitFor(1))[0]!.url).toBe('/tls');
-    const untrusted = await failure(postMessage(`${secure.url}/tls`, '{}', { proxy, signal: signal() }));
+    const untrusted = await failure(postMessage(`${secure.url}/tls`, '{}', { transport: t({ proxy }), signal: signal() }));
     expect(untrusted.retryable).toBe(false);
     expect(untrusted.message).toContain('tls: failed to verify certificate');
   });
@@ -194,15 +198,15 @@ describe('proxies', () => {
       delete process.env['no_proxy'];
       process.env['HTTP_PROXY'] = httpProxy.url;
       delete process.env['NO_PROXY'];
-      expect((await postMessage(`${srv.url}/env`, '{}', { signal: signal() })).body).toBe('from-proxy');
+      expect((await postMessage(`${srv.url}/env`, '{}', { transport: t(), signal: signal() })).body).toBe('from-proxy');
       expect(proxied).toEqual([`${srv.url}/env`]);
       process.env['NO_PROXY'] = '127.0.0.1';
-      expect((await postMessage(`${srv.url}/env`, '{}', { signal: signal() })).body).toBe('direct');
+      expect((await postMessage(`${srv.url}/env`, '{}', { transport: t(), signal: signal() })).body).toBe('direct');
       // An explicit proxy wins over the environment.
       process.env['NO_PROXY'] = '';
       const socks = await startSocks5();
       track(socks);
-      expect((await postMessage(`${srv.url}/explicit`, '{}', { proxy: socks.url, signal: signal() })).body).toBe('direct');
+      expect((await postMessage(`${srv.url}/explicit`, '{}', { transport: t({ proxy: socks.url }), signal: signal() })).body).toBe('direct');
       expect(socks.connects).toHaveLength(1);
     } finally {
       for (const [k, v] of Object.entries(saved)) {
@@ -212,8 +216,8 @@ describe('proxies', () => {
     }
   });
 
-  it('rejects a proxy scheme it cannot use as a final error', async () => {
-    const err = await failure(postMessage('http://127.0.0.1:1/x', '{}', { proxy: 'ftp://proxy:21', signal: signal() }));
-    expect([err.message, err.retryable]).toEqual(['unsupported proxy scheme "ftp" (supported: http, https, socks5)', false]);
+  it('refuses a proxy scheme it cannot use when the transport is resolved, before anything is sent', () => {
+    expect(() => t({ proxy: 'ftp://proxy:21' })).toThrow(ConfigError);
+    expect(() => t({ proxy: 'ftp://proxy:21' })).toThrow('unsupported proxy scheme "ftp" (supported: http, https, socks5)');
   });
 });

@@ -10,9 +10,12 @@ import { FluxRetryPolicy } from '../../../src/delivery/retry.js';
 import { createDeliveryHandler } from '../../../src/delivery/worker.js';
 import type { Delivery } from '../../../src/delivery/outbox.js';
 import type { AlertEventRecorder, AlertRef, EventReason } from '../../../src/resources/recorder.js';
-import { closeAllNatsConnections } from '../../../src/providers/nats.js';
+import { natsConnectionPool } from '../../../src/providers/cloud/nats.js';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
 import { CANONICAL_PAYLOAD, canonicalNotification, natsProviderManifests, type NatsProviderInput } from '../../helpers/nats-fixtures.js';
+import { testRuntime } from '../../helpers/providers.js';
+
+const runtime = testRuntime();
 
 const logLines: string[] = [];
 const log = createLogger({
@@ -66,12 +69,12 @@ describe('nats provider in the delivery worker', () => {
   });
   afterEach(async () => {
     await cache.closeAll();
-    await closeAllNatsConnections();
+    await natsConnectionPool(runtime).close();
   });
 
   function handler(policy = new FluxRetryPolicy(20, 100, 5)) {
     store = new ResourceStore();
-    cache = new ProviderCache(store, log);
+    cache = new ProviderCache(store, log, runtime);
     recorder = new CollectingRecorder();
     return createDeliveryHandler({ store, providers: cache, recorder, policy, log });
   }

@@ -5,13 +5,16 @@ import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection, ty
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createUser } from '@nats-io/nkeys';
 import { createLogger, type Logger } from '../../../src/logger.js';
-import { NatsProvider, closeAllNatsConnections, natsPoolSize, type NatsConfig } from '../../../src/providers/nats.js';
+import { NatsProvider, natsConnectionPool, type NatsConfig } from '../../../src/providers/cloud/nats.js';
 import { DeliveryError, type SendContext } from '../../../src/providers/types.js';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
 import {
   CANONICAL_PAYLOAD, canonicalEvent, canonicalNotification, makeOperatorChain, natsSettings, type NatsProviderInput,
 } from '../../helpers/nats-fixtures.js';
 import { makeTestPki } from '../../helpers/tls.js';
+import { testRuntime } from '../../helpers/providers.js';
+
+const runtime = testRuntime();
 
 /** Every log line the provider wrote, to prove no secret ever reaches a log. */
 const logLines: string[] = [];
@@ -26,7 +29,7 @@ function ctx(timeoutMs = 2000, attempt = 1): SendContext {
 
 const configs: NatsConfig[] = [];
 function parse(input: NatsProviderInput): NatsConfig {
-  const config = NatsProvider.parse(natsSettings({ channel: 'flux.events', ...input }));
+  const config = NatsProvider.parse(natsSettings({ channel: 'flux.events', ...input }), { runtime });
   configs.push(config);
   return config;
 }
@@ -73,7 +76,7 @@ async function publisherConnections(server: NatsServer): Promise<number> {
 
 afterEach(async () => {
   for (const c of configs.splice(0)) await NatsProvider.close!(c);
-  await closeAllNatsConnections();
+  await natsConnectionPool(runtime).close();
 });
 
 afterAll(() => {
@@ -305,7 +308,7 @@ describe('nats provider: pooling', () => {
       await Promise.all(Array.from({ length: 200 }, () => NatsProvider.send(canonicalNotification(), config, ctx())));
       await sub.waitFor(220);
       expect(await publisherConnections(server)).toBe(1);
-      expect(natsPoolSize()).toBe(1);
+      expect(natsConnectionPool(runtime).size).toBe(1);
 
       // A second Provider with the same servers and credentials shares the connection.
       const other = parse({ address: server.url, name: 'ops-2', channel: 'flux.events' });
@@ -330,16 +333,16 @@ describe('nats provider: pooling', () => {
 
     await NatsProvider.close!(second);
     await expect.poll(() => publisherConnections(server)).toBe(0);
-    expect(natsPoolSize()).toBe(0);
+    expect(natsConnectionPool(runtime).size).toBe(0);
   });
 
-  it('closeAllNatsConnections drains: every message published before shutdown arrives', async () => {
+  it('closing the pool drains: every message published before shutdown arrives', async () => {
     const sub = await subscribe({ servers: server.url, name: 'test-subscriber' }, 'flux.events');
     try {
       const config = parse({ address: server.url });
       const sends = Array.from({ length: 50 }, () => NatsProvider.send(canonicalNotification(), config, ctx()));
       await Promise.all(sends);
-      await closeAllNatsConnections();
+      await natsConnectionPool(runtime).close();
       await sub.waitFor(50);
       await expect.poll(() => publisherConnections(server)).toBe(0);
     } finally {
@@ -374,7 +377,7 @@ describe('nats provider: failures', () => {
       const err = await sendError(config);
       expect(err.retryable).toBe(true);
       expect(err.message).toMatch(/^error publishing event to subject flux\.events: error connecting to server nats:\/\/127\.0\.0\.1:\d+: /);
-      expect(natsPoolSize()).toBe(0);
+      expect(natsConnectionPool(runtime).size).toBe(0);
       await server.start();
       await NatsProvider.send(canonicalNotification(), config, ctx());
     } finally {
@@ -408,7 +411,7 @@ describe('nats provider: failures', () => {
       const first = await sendError(config, 5000);
       expect(first.retryable).toBe(false);
       expect(first.message).toMatch(/Authorization Violation \(check the credentials in secret apps\/ops-auth\)$/);
-      expect(natsPoolSize()).toBe(0);
+      expect(natsConnectionPool(runtime).size).toBe(0);
       const next = await sendError(config);
       expect(next.retryable).toBe(false);
       expect(next.message).toMatch(/Authorization Violation \(check the credentials in secret apps\/ops-auth\)$/);

@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNatsServer, type NatsServer } from '../../helpers/nats-server.js';
 import { captureLog, uniqueNames, waitUntil } from '../../helpers/jetstream-outbox.js';
-import { NatsLink, natsConnectOptions } from '../../../src/delivery/nats-connect.js';
-import { JetStreamDedupStore } from '../../../src/server/dedup-jetstream.js';
+import { NatsLink, natsConnectOptions } from '../../../src/jetstream/link.js';
+import { JetStreamDedupStore } from '../../../src/jetstream/dedup-store.js';
 import { MemoryDedupStore } from '../../../src/server/dedup.js';
 
 let nats: NatsServer;

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   decodeSubjectToken, deadSubject, encodeSubjectToken, jetStreamNames, outboxSubject, parseProviderRef, providerOfSubject,
-} from '../../../src/delivery/jetstream-layout.js';
-import { displayServers, natsConnectOptions } from '../../../src/delivery/nats-connect.js';
+} from '../../../src/jetstream/layout.js';
+import { displayServers, natsConnectOptions } from '../../../src/jetstream/link.js';
 
 describe('outbox subjects', () => {
   const names = jetStreamNames();

@@ -6,6 +6,9 @@ import { ProviderCache } from '../../../src/delivery/provider-cache.js';
 import { createLogger } from '../../../src/logger.js';
 import { ResourceStore } from '../../../src/resources/store.js';
 import { ConfigError } from '../../../src/providers/types.js';
+import { testRuntime } from '../../helpers/providers.js';
+
+const runtime = testRuntime();
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -27,7 +30,7 @@ describe('ProviderCache', () => {
   it('builds a config once per Provider/Secret version and rebuilds when the Secret changes', () => {
     const store = new ResourceStore();
     const { log } = capture();
-    const cache = new ProviderCache(store, log);
+    const cache = new ProviderCache(store, log, runtime);
     const p = provider({ secretRef: { name: 's' } });
     store.upsert(p);
     store.upsert(secret({ headers: 'X-A: one' }));
@@ -42,16 +45,17 @@ describe('ProviderCache', () => {
 
   it("wraps errors in Flux's words and reports an unsupported type", () => {
     const store = new ResourceStore();
-    const cache = new ProviderCache(store, capture().log);
+    const cache = new ProviderCache(store, capture().log, runtime);
     expect(() => cache.resolve(provider({ secretRef: { name: 'missing' } }))).toThrow(ConfigError);
     expect(() => cache.resolve(provider({ secretRef: { name: 'missing' } }))).toThrow(/^failed to initialize notifier for provider 'hook': failed to get secret 'apps\/missing'/);
-    expect(() => cache.resolve(provider({ type: 'slack' }))).toThrow("failed to initialize notifier for provider 'hook': failed to initialize notifier: provider slack not supported");
+    // A type outside this build's registry (only reachable past the CRD schema, e.g. from a newer Flux).
+    expect(() => cache.resolve(provider({ type: 'carrier-pigeon' as Provider['spec']['type'] }))).toThrow("failed to initialize notifier for provider 'hook': failed to initialize notifier: provider carrier-pigeon not supported");
   });
 
   it('logs the deprecated proxy settings once per Provider version, as Flux does on every event', () => {
     const store = new ResourceStore();
     const { log, lines } = capture();
-    const cache = new ProviderCache(store, log);
+    const cache = new ProviderCache(store, log, runtime);
     const p = provider({ proxy: 'http://proxy.internal:3128', secretRef: { name: 's' } });
     store.upsert(p);
     store.upsert(secret({ proxy: 'http://legacy.internal:8080' }));

@@ -12,14 +12,16 @@ import {
   decodeExistingStatus,
   parseBitbucketServerAddress,
   type BitbucketServerConfig,
-} from '../../../src/providers/bitbucketserver.js';
+} from '../../../src/providers/git/bitbucketserver.js';
 import { providerDefinition } from '../../../src/providers/registry.js';
-import { resolveProviderSettings } from '../../../src/providers/settings.js';
+import { resolveProviderSettings } from '../../../src/providers/settings/resolve.js';
+import { testRuntime } from '../../helpers/providers.js';
 import { ConfigError, DeliveryError, type Notification } from '../../../src/providers/types.js';
 import { makeTestPki } from '../../helpers/tls.js';
 
 const H = '9f1c2e3d4b5a69788796a5b4c3d2e1f001234567';
 const log = pino({ level: 'silent' });
+const runtime = testRuntime();
 
 function provider(spec: Record<string, unknown>, name = 'ops'): Provider {
   return {
@@ -43,7 +45,7 @@ function parseWith(spec: Record<string, unknown>, data?: Record<string, string>)
   const secrets = data ? [secret('bbs-auth', data)] : [];
   const p = provider(data ? { ...spec, secretRef: { name: 'bbs-auth' } } : spec);
   const settings = resolveProviderSettings(p, (ns, n) => secrets.find((s) => s.metadata.namespace === ns && s.metadata.name === n));
-  return BitbucketServerProvider.parse(settings);
+  return BitbucketServerProvider.parse(settings, { runtime });
 }
 
 describe('address parsing (bitbucketserver.md §3)', () => {
@@ -108,9 +110,12 @@ describe('parse (constructor, bitbucketserver.md §11)', () => {
 
   it('takes TLS material from ca.crt in the secretRef (a commit-status type), and refuses a CA that is not PEM', () => {
     const pki = makeTestPki();
-    const c = parseWith({ address: 'https://example.com/scm/P/r.git' }, { token: 't', 'ca.crt': pki.ca });
-    expect(c.tls?.ca).toContain('BEGIN CERTIFICATE');
-    expect(parseWith({ address: 'https://example.com/scm/P/r.git' }, { token: 't' }).tls).toBeUndefined();
+    const settings = (data: Record<string, string>) => resolveProviderSettings(
+      provider({ address: 'https://example.com/scm/P/r.git', secretRef: { name: 'bbs-auth' } }),
+      (_ns, n) => (n === 'bbs-auth' ? secret('bbs-auth', data) : undefined));
+    expect(settings({ token: 't', 'ca.crt': pki.ca }).tls?.ca).toContain('BEGIN CERTIFICATE');
+    expect(parseWith({ address: 'https://example.com/scm/P/r.git' }, { token: 't', 'ca.crt': pki.ca }).transport.dispatcher).toBeDefined();
+    expect(settings({ token: 't' }).tls).toBeUndefined();
     expect(() => parseWith({ address: 'https://example.com/scm/P/r.git' }, { token: 't', 'ca.crt': 'aaa' })).toThrow(/secret apps\/bbs-auth.*ca\.crt/);
   });
 

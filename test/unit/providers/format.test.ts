@@ -3,18 +3,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixturesDir } from '../../helpers/fixtures.js';
 import { decodeEvent } from '../../../src/api/event.js';
-import {
-  basicAuth,
-  formatMarkdownPost,
-  formatNameAndDescription,
-  goStatusText,
-  goToLower,
-  parseGitAddress,
-  sha1String,
-  splitCamelcase,
-  truncateText,
-} from '../../../src/providers/format.js';
-import { goJoinEscapedPath, goPathClean, goQuote, parseGoRequestUri, parseGoUrl, parseUrlError } from '../../../src/providers/go-url.js';
+import { goStatusText } from '../../../src/go/status-text.js';
+import { goToLower, splitCamelcase } from '../../../src/go/strings.js';
+import { parseGitAddress } from '../../../src/providers/git/address.js';
+import { sha1String } from '../../../src/providers/git/status-key.js';
+import { truncateText } from '../../../src/providers/git/bitbucketserver.js';
+import { basicAuth } from '../../../src/providers/http/headers.js';
+import { formatNameAndDescription } from '../../../src/providers/labels.js';
+import { formatMarkdownPost } from '../../../src/providers/markdown.js';
+import { goJoinEscapedPath, goPathClean, goQuote, parseGoRequestUri, parseGoUrl, parseUrlError } from '../../../src/go/url.js';
 
 const FIXTURES = fixturesDir;
 

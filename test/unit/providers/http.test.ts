@@ -1,6 +1,8 @@
 // Pure helpers of the shared HTTP client: Go's request-URI check, header canonicalisation, Retry-After, status classes.
 import { describe, expect, it } from 'vitest';
-import { canonicalHeaderKey, isRetryableStatus, mergeHeaders, parseRetryAfter, redactUrl, requestUriCheck, statusError } from '../../../src/providers/http.js';
+import { redactUrl, requestUriCheck } from '../../../src/go/url.js';
+import { isRetryableStatus, parseRetryAfter, statusError } from '../../../src/providers/http/errors.js';
+import { canonicalHeaderKey, mergeHeaders } from '../../../src/providers/http/headers.js';
 
 describe('requestUriCheck (Go url.ParseRequestURI)', () => {
   it('accepts absolute URLs, opaque URLs, absolute paths and keeps fragments', () => {

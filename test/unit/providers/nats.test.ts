@@ -2,11 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { createAccount, createUser, fromPublic } from '@nats-io/nkeys';
 import type { Auth, Authenticator } from '@nats-io/transport-node';
-import { NatsProvider, natsMessageId, parseServers, type NatsConfig } from '../../../src/providers/nats.js';
+import { NatsProvider, natsMessageId, parseServers, type NatsConfig } from '../../../src/providers/cloud/nats.js';
 import { ConfigError } from '../../../src/providers/types.js';
 import { canonicalEvent, canonicalNotification, makeOperatorChain, natsSettings, type NatsProviderInput } from '../../helpers/nats-fixtures.js';
+import { testRuntime } from '../../helpers/providers.js';
 
-const parse = (input: NatsProviderInput): NatsConfig => NatsProvider.parse(natsSettings({ address: 'nats', channel: 'test', ...input }));
+const runtime = testRuntime();
+
+const parse = (input: NatsProviderInput): NatsConfig => NatsProvider.parse(natsSettings({ address: 'nats', channel: 'test', ...input }), { runtime });
 
 function parseError(input: NatsProviderInput): ConfigError {
   try {
@@ -142,7 +145,7 @@ describe('nats provider: Herald configuration rules', () => {
   });
 
   it('certSecretRef TLS material (a Herald addition) turns on TLS with a client certificate when present', () => {
-    const c = NatsProvider.parse({ ...natsSettings({ address: 'nats', channel: 'test' }), tls: { ca: 'CA PEM' } });
+    const c = NatsProvider.parse({ ...natsSettings({ address: 'nats', channel: 'test' }), tls: { ca: 'CA PEM' } }, { runtime });
     expect(c.tls).toBe(true);
     expect(c.clientCertificate).toBe(false);
     expect(c.connection.options().tls).toEqual({ ca: 'CA PEM' });

@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Provider, ProviderSpec } from '../../../src/api/provider.js';
 import type { Secret } from '../../../src/api/secret.js';
-import { formatFloat32, maskError, maskToken, parseHeadersYaml, resolveProviderSettings } from '../../../src/providers/settings.js';
+import { formatFloat32, parseHeadersYaml } from '../../../src/go/yaml-headers.js';
+import { maskError, maskToken } from '../../../src/providers/masking.js';
+import { resolveProviderSettings } from '../../../src/providers/settings/resolve.js';
 import { ConfigError, type ProviderSettings } from '../../../src/providers/types.js';
 import { parseManifests } from '../../../src/resources/manifests.js';
 import { fixtureJson, fixtureText } from '../../helpers/fixtures.js';

@@ -2,9 +2,9 @@
 import { JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from '../logger.js';
-import { DEFAULT_JETSTREAM_NAMES } from '../delivery/jetstream-layout.js';
-import type { NatsHandles, NatsLink } from '../delivery/nats-connect.js';
-import { MemoryDedupStore, type DedupDecision, type DedupStore } from './dedup.js';
+import { DEFAULT_JETSTREAM_NAMES } from './layout.js';
+import type { NatsHandles, NatsLink } from './link.js';
+import { MemoryDedupStore, type DedupDecision, type DedupStore } from '../server/dedup.js';
 
 export interface JetStreamDedupStoreOptions {
   link: NatsLink;

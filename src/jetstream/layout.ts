@@ -1,6 +1,6 @@
 // Names, subjects and record shapes of Herald's JetStream objects, shared by the outbox, the dedup store and the operator tools.
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import type { Delivery } from './outbox.js';
+import type { Delivery } from '../delivery/outbox.js';
 
 export interface JetStreamNames {
   /** Work-queue stream holding deliveries until a worker acks them. */

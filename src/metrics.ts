@@ -41,6 +41,12 @@ export const deliveryRetriesTotal = new client.Counter({
   labelNames: ['type'] as const,
 });
 
+export const deliveryFailuresTotal = new client.Counter({
+  name: 'herald_delivery_failures_total',
+  help: 'Failed delivery attempts (retried or final), by provider type and reason (auth, client, server, rate-limited, timeout, transport, invalid, config).',
+  labelNames: ['type', 'reason'] as const,
+});
+
 export const eventsTotal = new client.Counter({
   name: 'herald_events_total',
   help: 'Events received, by outcome (accepted, duplicate, invalid, unavailable).',

@@ -346,3 +346,49 @@ export function goQuote(s: string): string {
   }
   return `${out}"`;
 }
+
+
+/**
+ * Go's url.ParseRequestURI (providers/README.md §4.4): undefined when the address is accepted, else the cause
+ * text (`parse "": empty url`, `parse "x": invalid URI for request`, ...).
+ */
+export function requestUriCheck(address: string): string | undefined {
+  try {
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(address)) throw new Error('net/url: invalid control character in URL');
+    if (address === '') throw new Error('empty url');
+    if (address === '*') return undefined;
+    if (address.startsWith(':')) throw new Error('missing protocol scheme');
+    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(address)?.[0] ?? '';
+    let rest = address.slice(scheme.length);
+    const q = rest.indexOf('?');
+    if (q >= 0) rest = rest.slice(0, q);
+    if (!rest.startsWith('/')) {
+      if (scheme !== '') return undefined; // opaque, e.g. host:port
+      throw new Error('invalid URI for request');
+    }
+    if (scheme !== '' && rest.startsWith('//')) {
+      const slash = rest.indexOf('/', 2);
+      const authority = slash >= 0 ? rest.slice(2, slash) : rest.slice(2);
+      rest = slash >= 0 ? rest.slice(slash) : '';
+      // A request URI keeps '#' in place; url.Parse would cut there, so judge that character ourselves.
+      const host = authority.slice(authority.lastIndexOf('@') + 1);
+      if (host.includes('#')) throw new Error('invalid character "#" in host name');
+      if (authority.includes('#')) throw new Error('net/url: invalid userinfo');
+      try {
+        parseGoUrl(`${scheme}//${authority}`);
+      } catch (err) {
+        throw new Error((err as { cause_?: string }).cause_ ?? (err as Error).message);
+      }
+    }
+    goUnescape(rest, 'path');
+    return undefined;
+  } catch (err) {
+    return `parse ${goQuote(address)}: ${(err as Error).message}`;
+  }
+}
+
+/** The URL as Flux prints it in errors: a password in the user info becomes `xxxxx`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/, '$1:xxxxx@');
+}

@@ -1,7 +1,7 @@
 // Shared NATS connections for the nats provider: one per (servers, credentials, TLS), reused across notifications.
 import { connect, errors, type ConnectionOptions, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 
 const DRAIN_TIMEOUT_MS = 5000;
 
@@ -325,7 +325,7 @@ export class PooledNatsConnection {
   }
 }
 
-/** The process-wide pool. Entries go away when their last owner closes and no send is in flight. */
+/** The NATS connections of one Herald instance (a runtime shared resource). Entries go away when their last owner closes and no send is in flight. */
 export class NatsConnectionPool {
   private readonly entries = new Map<string, PooledNatsConnection>();
 
@@ -370,7 +370,7 @@ export class NatsConnectionPool {
   }
 
   /** Drains every connection (shutdown). */
-  async drainAll(): Promise<void> {
+  async close(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
     await Promise.all(all.map((e) => e.drain()));

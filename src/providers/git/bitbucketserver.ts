@@ -1,10 +1,15 @@
 // The `bitbucketserver` provider (spec providers/bitbucketserver.md): Bitbucket Server / Data Center build statuses on the event's commit.
-import { goJsonString, type FluxEvent } from '../api/event.js';
-import { eventRevision, isProgressing, parseRevision } from './commit-status.js';
-import { formatNameAndDescription, goStatusText, sha1String, truncateText } from './format.js';
-import { goEscapedPath, goJoinEscapedPath, goQuote, parseGoUrl } from './go-url.js';
-import { httpRequest, isRetryableStatus, parseRetryAfter, type HttpRequestOptions, type HttpResponse } from './http.js';
-import { ConfigError, DeliveryError, type Notification, type ProviderDefinition, type ProviderSettings, type SendContext, type TlsMaterial } from './types.js';
+import { goJsonString, type FluxEvent } from '../../api/event.js';
+import { eventRevision, isProgressing, parseRevision } from './revision.js';
+import { goStatusText } from '../../go/status-text.js';
+import { formatNameAndDescription } from '../labels.js';
+import { sha1String } from './status-key.js';
+import { goEscapedPath, goJoinEscapedPath, goQuote, parseGoUrl } from '../../go/url.js';
+import { httpRequest, type HttpResponse } from '../http/client.js';
+import { statusError } from '../http/errors.js';
+import { resolveTransport } from '../http/provider.js';
+import type { Transport } from '../http/pool.js';
+import { ConfigError, defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 
 /** Where the REST API of one repository lives, derived from its clone URL. */
 export interface BitbucketServerApi {
@@ -27,8 +32,8 @@ export interface BitbucketServerConfig {
   authorization: string;
   provider: string;
   secret?: string;
-  proxy?: string;
-  tls?: TlsMaterial;
+  /** Proxy and TLS (certSecretRef, or the secretRef's ca.crt) resolved once, at parse time. */
+  transport: Transport;
 }
 
 /** Atlassian's limits for a build status (BSERV-12804; `url` and `key` from the REST docs). */
@@ -78,7 +83,7 @@ export function commitsUrl(api: BitbucketServerApi): string {
   return `${api.origin}${goEscapedPath({ path: api.commitsPath, rawPath: '' })}`;
 }
 
-function parse(settings: ProviderSettings): BitbucketServerConfig {
+function parse(settings: ProviderSettings, ctx: ParseContext): BitbucketServerConfig {
   const provider = `${settings.provider.metadata.namespace}/${settings.provider.metadata.name}`;
   let api: BitbucketServerApi;
   try {
@@ -98,10 +103,8 @@ function parse(settings: ProviderSettings): BitbucketServerConfig {
   const authorization = settings.token !== ''
     ? `Bearer ${settings.token}`
     : `Basic ${Buffer.from(`${settings.username}:${settings.password}`, 'utf8').toString('base64')}`;
-  const config: BitbucketServerConfig = { api, address: settings.address, authorization, provider };
+  const config: BitbucketServerConfig = { api, address: settings.address, authorization, provider, transport: resolveTransport(settings, ctx) };
   if (settings.secretName) config.secret = settings.secretName;
-  if (settings.proxy) config.proxy = settings.proxy;
-  if (settings.tls) config.tls = settings.tls;
   return config;
 }
 
@@ -212,17 +215,12 @@ function statusFailure(prefix: string, res: HttpResponse, config: BitbucketServe
   if (res.status === 401) text += ` (provider ${config.provider}: Bitbucket rejected the credentials from ${creds})`;
   else if (res.status === 403) text += ` (provider ${config.provider}: the credentials from ${creds} lack REPO_READ on ${config.api.projectKey}/${config.api.repoSlug})`;
   else if (res.status === 404) text += ` (provider ${config.provider}: repository ${config.api.projectKey}/${config.api.repoSlug} or commit ${commit} not found)`;
-  const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined;
-  return new DeliveryError(text, { retryable: isRetryableStatus(res.status), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  return statusError(res, text);
 }
 
 function wrapTransport(prefix: string, err: unknown): DeliveryError {
   if (!(err instanceof DeliveryError)) return new DeliveryError(`${prefix}${(err as Error).message}`, { retryable: true, cause: err });
-  return new DeliveryError(`${prefix}${err.message}`, {
-    retryable: err.retryable,
-    ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-    cause: err,
-  });
+  return err.prefixed(prefix);
 }
 
 const GET_PREFIX = 'could not get existing commit status: ';
@@ -253,9 +251,7 @@ async function send(n: Notification, config: BitbucketServerConfig, ctx: SendCon
     'X-Atlassian-Token': 'no-check',
     'X-Requested-With': 'XMLHttpRequest',
   };
-  const base: Omit<HttpRequestOptions, 'method'> = { signal: ctx.signal };
-  if (config.proxy) base.proxy = config.proxy;
-  if (config.tls) base.tls = config.tls;
+  const base = { signal: ctx.signal, transport: config.transport };
 
   let existing: HttpResponse;
   try {
@@ -292,8 +288,24 @@ async function send(n: Notification, config: BitbucketServerConfig, ctx: SendCon
   if (posted.status >= 400) throw statusFailure(POST_PREFIX, posted, config, commit);
 }
 
-export const BitbucketServerProvider: ProviderDefinition<BitbucketServerConfig> = {
+export const BitbucketServerProvider = defineProvider<BitbucketServerConfig>({
   type: 'bitbucketserver',
+  category: 'commit-status',
+  secretKeys: [],
+  transport: { proxy: true, tls: true },
   parse,
   send,
-};
+  close: async (config) => config.transport.release(),
+});
+
+/**
+ * Cuts `s` to at most `max` UTF-16 code units (the unit Java, and so Bitbucket, counts), ending with `…`
+ * when something was cut, never splitting a surrogate pair.
+ */
+export function truncateText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let cut = max - 1;
+  const c = s.charCodeAt(cut - 1);
+  if (c >= 0xd800 && c <= 0xdbff) cut--;
+  return `${s.slice(0, Math.max(0, cut))}…`;
+}

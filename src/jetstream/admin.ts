@@ -4,10 +4,10 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import {
   deadSubject, deadWildcard, isDeadLetter, isNotFound, jetStreamNames, outboxSubject, outboxWildcard, parseProviderRef, providerOfSubject,
   type JetStreamNames,
-} from './jetstream-layout.js';
+} from './layout.js';
 import { parseFlags, UsageError } from '../config.js';
-import { displayServers, natsConnectOptions, NatsSettingsError, type NatsConnectionSettings } from './nats-connect.js';
-import type { Delivery } from './outbox.js';
+import { displayServers, natsConnectOptions, NatsSettingsError, type NatsConnectionSettings } from './link.js';
+import type { Delivery } from '../delivery/outbox.js';
 
 export interface OutboxAdminOptions extends NatsConnectionSettings {
   names?: Partial<JetStreamNames>;

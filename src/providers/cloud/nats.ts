@@ -5,14 +5,14 @@ import {
   jwtAuthenticator, nkeyAuthenticator, tokenAuthenticator, usernamePasswordAuthenticator,
   type Authenticator, type ConnectionOptions, type TlsOptions,
 } from '@nats-io/transport-node';
-import { encodeEvent } from '../api/event.js';
-import { maskSecrets } from '../logger.js';
-import { onProviderShutdown } from './lifecycle.js';
+import { encodeEvent } from '../../api/event.js';
+import { maskSecrets } from '../../logger.js';
 import {
   NatsAbortedError, NatsConnectionPool, NatsMaxPayloadError, NatsPublishViolation,
   type NatsConnectionOwner, type NatsConnectionSpec,
 } from './nats-pool.js';
-import { ConfigError, DeliveryError, type Notification, type ProviderDefinition, type ProviderSettings, type SendContext } from './types.js';
+import type { ProviderRuntime } from '../runtime.js';
+import { ConfigError, defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 
 export const NATS_JETSTREAM_ANNOTATION = 'herald.dev/nats-jetstream';
 /** The client name Flux's publisher uses; servers show it in connz. */
@@ -38,23 +38,18 @@ export interface NatsConfig {
   readonly sensitive: string[];
   readonly connection: NatsConnectionSpec;
   readonly owner: NatsConnectionOwner;
+  /** The instance's pool the connection lives in. */
+  readonly pool: NatsConnectionPool;
   /** Secret `namespace/name` for error hints, when there is one. */
   secretName?: string;
 }
 
-const pool = new NatsConnectionPool();
 /** A per-process HMAC key: a pool key must not let anyone who sees it test password guesses offline. */
 const POOL_KEY_SALT = randomBytes(32);
-onProviderShutdown(closeAllNatsConnections);
 
-/** Drains every pooled NATS connection (nothing buffered is lost). Called on shutdown. */
-export async function closeAllNatsConnections(): Promise<void> {
-  await pool.drainAll();
-}
-
-/** How many pooled connections are open or opening (tests, metrics). */
-export function natsPoolSize(): number {
-  return pool.size;
+/** The instance's NATS connection pool (drained, nothing buffered lost, when the runtime closes). */
+export function natsConnectionPool(runtime: ProviderRuntime): NatsConnectionPool {
+  return runtime.shared('nats-connections', () => new NatsConnectionPool());
 }
 
 interface ServerList {
@@ -138,7 +133,7 @@ function str(buf: Buffer | undefined): string {
   return buf === undefined ? '' : buf.toString('utf8');
 }
 
-function parse(settings: ProviderSettings): NatsConfig {
+function parse(settings: ProviderSettings, ctx: ParseContext): NatsConfig {
   const meta = settings.provider.metadata;
   const provider = `${meta.namespace}/${meta.name}`;
   const where = `provider ${provider}`;
@@ -256,6 +251,7 @@ function parse(settings: ProviderSettings): NatsConfig {
     sensitive: { value: [...new Set(sensitive)], enumerable: false },
     connection: { value: { key, display: servers.display.join(','), options }, enumerable: false },
     owner: { value: { id: provider, closed: false }, enumerable: false },
+    pool: { value: natsConnectionPool(ctx.runtime), enumerable: false },
   });
   return config;
 }
@@ -329,7 +325,7 @@ function failure(err: unknown, config: NatsConfig): DeliveryError {
 async function send(notification: Notification, config: NatsConfig, ctx: SendContext): Promise<void> {
   const payloadText = encodeEvent(notification.event);
   const payload = Buffer.from(payloadText, 'utf8');
-  const conn = pool.acquire(config.connection, config.owner, ctx.log);
+  const conn = config.pool.acquire(config.connection, config.owner, ctx.log);
   try {
     if (!config.jetstream) {
       await conn.publish(config.subject, payload, ctx.signal);
@@ -342,17 +338,24 @@ async function send(notification: Notification, config: NatsConfig, ctx: SendCon
   } catch (err) {
     throw failure(err, config);
   } finally {
-    pool.done(conn);
+    config.pool.done(conn);
   }
 }
 
 async function close(config: NatsConfig): Promise<void> {
-  await pool.release(config.connection.key, config.owner);
+  await config.pool.release(config.connection.key, config.owner);
 }
 
-export const NatsProvider: ProviderDefinition<NatsConfig> = {
+export const NatsProvider = defineProvider<NatsConfig>({
   type: 'nats',
+  category: 'cloud-bus',
+  secretKeys: [
+    { key: 'creds', sensitive: true },
+    { key: 'nkey', sensitive: true },
+  ],
+  // TLS from a tls:// address and certSecretRef; NATS speaks its own protocol, so no HTTP proxy applies.
+  transport: { proxy: false, tls: true },
   parse,
   send,
   close,
-};
+});

@@ -1,5 +1,5 @@
 // What every git commit-status provider reads from a notification: the revision, its commit hash, the Progressing skip (commit-status.md §4, §5, §9).
-import type { FluxEvent } from '../api/event.js';
+import type { FluxEvent } from '../../api/event.js';
 
 /** fluxcd/pkg git.ExtractHashFromRevision. */
 function extractHash(rev: string): string {

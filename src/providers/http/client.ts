@@ -1,0 +1,184 @@
+// One HTTP exchange as Go's client makes it (redirect rules, URL credentials) over a parse-time Transport, and Flux's postMessage.
+import type { Dispatcher } from 'undici';
+import { goQuote, redactUrl } from '../../go/url.js';
+import { DeliveryError } from '../types.js';
+import { abortError, statusError, transportError, urlErrorOp } from './errors.js';
+import { basicAuth, mergeHeaders } from './headers.js';
+import type { Transport } from './pool.js';
+
+export interface HttpRequestOptions {
+  /** Default GET. */
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** The pooled dispatcher (proxy, TLS) the provider config resolved at parse time. */
+  transport: Transport;
+  /** Aborts this attempt (provider timeout or shutdown). */
+  signal: AbortSignal;
+  /** Do not read a 2xx body (the caller does not look at it). */
+  ignoreSuccessBody?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-case names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface PostMessageOptions {
+  headers?: Record<string, string>;
+  /** Default `application/json`. */
+  contentType?: string;
+  /** Adds `Authorization: Basic ...` as upstream does when a provider passes credentials (zulip). */
+  basicAuth?: { username: string; password: string };
+  transport: Transport;
+  signal: AbortSignal;
+  /** Default POST (matrix uses PUT). */
+  method?: string;
+  ignoreSuccessBody?: boolean;
+}
+
+const MAX_REDIRECTS = 10;
+/** Responses are read whole (errors carry an excerpt of the body); this only guards memory against a runaway endpoint. */
+const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+const SENSITIVE_ON_REDIRECT = new Set(['authorization', 'www-authenticate', 'cookie', 'cookie2']);
+
+/** Go's isDomainOrSubdomain, for whether credentials may follow a redirect. */
+function sameOrSubdomain(dest: string, initial: string): boolean {
+  return dest === initial || dest.endsWith(`.${initial}`);
+}
+
+function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/** Go's client turns URL user info into basic auth unless the request already has an Authorization header. */
+function withUrlCredentials(headers: Record<string, string>, url: URL): Record<string, string> {
+  if (url.username === '' && url.password === '') return headers;
+  if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return headers;
+  const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return { ...headers, Authorization: `Basic ${Buffer.from(user).toString('base64')}` };
+}
+
+async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_RESPONSE_BYTES) {
+      body.destroy();
+      throw Object.assign(new Error(`response body exceeds ${MAX_RESPONSE_BYTES} bytes`), { code: 'UND_ERR_RES_EXCEEDED_MAX_SIZE' });
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * One HTTP exchange with Go's redirect policy. Any status is returned; transport problems throw a DeliveryError
+ * classified as Flux's retry policy does (TLS verification, bad scheme, invalid header and aborts are final).
+ */
+export async function httpRequest(url: string, opts: HttpRequestOptions): Promise<HttpResponse> {
+  let method = (opts.method ?? 'GET').toUpperCase();
+  const op = urlErrorOp(method);
+  let current: URL;
+  try {
+    current = new URL(url);
+  } catch {
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1] ?? '';
+    const cause = scheme === '' || url.startsWith('/') ? 'unsupported protocol scheme ""' : `invalid URL`;
+    throw new DeliveryError(`${op} ${goQuote(redactUrl(url))}: ${cause}`, { retryable: false });
+  }
+  const initial = current;
+  let headers = { ...(opts.headers ?? {}) };
+  let body: string | Buffer | undefined = opts.body;
+  let stripSensitive = false;
+  let shownUrl = url;
+
+  for (let requests = 1; ; requests++) {
+    if (current.protocol !== 'http:' && current.protocol !== 'https:') {
+      throw new DeliveryError(`${op} ${goQuote(redactUrl(shownUrl))}: unsupported protocol scheme ${goQuote(current.protocol.slice(0, -1))}`, {
+        retryable: false,
+      });
+    }
+    if (opts.signal.aborted) throw abortError(op, shownUrl, opts.signal);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await opts.transport.dispatcher.request({
+        origin: current.origin,
+        path: `${current.pathname}${current.search}`,
+        method,
+        headers: withUrlCredentials(headers, current),
+        body: body ?? null,
+        signal: opts.signal,
+      });
+    } catch (err) {
+      if (opts.signal.aborted) throw abortError(op, shownUrl, opts.signal);
+      throw transportError(op, shownUrl, err);
+    }
+
+    const location = res.headers['location'];
+    const loc = Array.isArray(location) ? location[0] : location;
+    const status = res.statusCode;
+    const bodyless = status === 301 || status === 302 || status === 303;
+    if ((bodyless || status === 307 || status === 308) && loc) {
+      await res.body.dump().catch(() => undefined);
+      if (requests >= MAX_REDIRECTS) {
+        throw new DeliveryError(`${op} ${goQuote(redactUrl(loc))}: stopped after ${MAX_REDIRECTS} redirects`, { retryable: false });
+      }
+      let next: URL;
+      try {
+        next = new URL(loc, current);
+      } catch (err) {
+        throw new DeliveryError(`${op} ${goQuote(redactUrl(shownUrl))}: failed to parse Location header ${goQuote(loc)}: ${(err as Error).message}`, {
+          retryable: false,
+        });
+      }
+      if (bodyless && method !== 'GET' && method !== 'HEAD') {
+        method = 'GET';
+        body = undefined;
+        headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'content-length'));
+      }
+      if (!stripSensitive && next.host !== initial.host && !sameOrSubdomain(next.hostname, initial.hostname)) stripSensitive = true;
+      if (stripSensitive) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !SENSITIVE_ON_REDIRECT.has(k.toLowerCase())));
+      current = next;
+      shownUrl = next.href;
+      continue;
+    }
+
+    if (opts.ignoreSuccessBody && status >= 200 && status < 300) {
+      // Flux never reads a 2xx body it does not need: a huge or trickling one must not turn success into failure.
+      res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      return { status, headers: flattenHeaders(res.headers), body: '' };
+    }
+    let text: string;
+    try {
+      text = await readBody(res.body);
+    } catch (err) {
+      if (opts.signal.aborted) throw abortError(op, shownUrl, opts.signal);
+      throw transportError(op, shownUrl, err);
+    }
+    return { status, headers: flattenHeaders(res.headers), body: text };
+  }
+}
+
+/**
+ * Flux's postMessage for one attempt: `Content-Type` first, then basic auth, then the provider's headers
+ * (which may replace both). A response outside 2xx throws statusError's DeliveryError.
+ */
+export async function postMessage(url: string, body: string | Buffer, opts: PostMessageOptions): Promise<HttpResponse> {
+  const auth = opts.basicAuth && (opts.basicAuth.username !== '' || opts.basicAuth.password !== '')
+    ? { Authorization: `Basic ${basicAuth(opts.basicAuth.username, opts.basicAuth.password)}` }
+    : undefined;
+  const headers = mergeHeaders({ 'Content-Type': opts.contentType ?? 'application/json' }, auth, opts.headers);
+  const res = await httpRequest(url, {
+    method: opts.method ?? 'POST', headers, body, signal: opts.signal, transport: opts.transport, ignoreSuccessBody: opts.ignoreSuccessBody ?? false,
+  });
+  if (res.status < 200 || res.status >= 300) throw statusError(res);
+  return res;
+}
