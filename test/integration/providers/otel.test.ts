@@ -12,6 +12,7 @@ import { maskError } from '../../../src/providers/masking.js';
 import { otelEndpoint, otelRevision, otelTraceId, parseOtlpEnvHeaders } from '../../../src/providers/otel.js';
 import { ConfigError } from '../../../src/providers/types.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
+import { docExample } from '../../helpers/doc-example.js';
 import { fixtureJson, fixturesDir } from '../../helpers/fixtures.js';
 import {
   canonicalEvent, CANONICAL, deliverOnce, deliveryFailure, parseProvider, providerObject, secretObject, settingsFor, testRuntime,
@@ -350,5 +351,20 @@ describe('otel: failures are failed deliveries', () => {
     expect(err.retryable).toBe(true);
     expect(err.reason).toBe('transport');
     expect(err.message).toMatch(/^traces export: Post "http:\/\/127\.0\.0\.1:\d+\/v1\/traces": /);
+  });
+});
+
+describe('otel: docs/providers/otel.md', () => {
+  it('has a working example: the Provider and Secret parse and give the endpoint and Authorization', async () => {
+    const { provider: p, secrets, problems } = docExample('otel');
+    expect(problems).toEqual([]);
+    const { config } = parseProvider(runtime, p, secrets) as { config: { url: string; headers: Record<string, string> } };
+    expect(config.url).toBe('https://otel-collector.observability:4318/v1/traces');
+    expect(config.headers['Authorization']).toBe('Bearer otlp-token');
+    expect(config.headers['X-Scope-Orgid']).toBe('flux');
+    const srv = await endpoint();
+    await deliverOnce(runtime, { ...p, spec: { ...p.spec, address: srv.url } }, secrets, canonicalEvent('error'));
+    const [req] = await srv.waitFor(1);
+    expect(req!.headers['authorization']).toBe('Bearer otlp-token');
   });
 });

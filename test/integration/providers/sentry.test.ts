@@ -9,6 +9,7 @@ import { parseSentryDsn, sentryItem, transactionTags } from '../../../src/provid
 import { maskError } from '../../../src/providers/masking.js';
 import { ConfigError } from '../../../src/providers/types.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
+import { docExample } from '../../helpers/doc-example.js';
 import { fixtureJson } from '../../helpers/fixtures.js';
 import {
   canonicalEvent, deliverOnce, deliveryFailure, parseProvider, providerObject, secretObject, settingsFor, testRuntime,
@@ -289,5 +290,20 @@ describe('sentry: failures are failed deliveries (Flux reports success)', () => 
     const err = await deliveryFailure(send({}, { address: dsnFor(url) }));
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/^failed to send Sentry envelope: Post "http:\/\/127\.0\.0\.1:\d+\/api\/4506\/envelope\/": /);
+  });
+});
+
+describe('sentry: docs/providers/sentry.md', () => {
+  it('has a working example: the Provider and Secret parse, and the envelope goes to the DSN project', async () => {
+    const { provider: p, secrets, problems } = docExample('sentry');
+    expect(problems).toEqual([]);
+    const { config } = parseProvider(runtime, p, secrets) as { config: { config: { dsn: { endpoint: string }; environment: string } } };
+    expect(config.config.dsn.endpoint).toBe('https://o42.ingest.sentry.io/api/4506/envelope/');
+    expect(config.config.environment).toBe('production');
+    // The same Provider, its DSN pointed at a local endpoint.
+    const srv = await endpoint();
+    const local = secrets.map((s) => ({ ...s, data: { ...s.data, address: Buffer.from(dsnFor(srv.url)) } }));
+    await deliverOnce(runtime, p, local, canonicalEvent('error'));
+    expect((await srv.waitFor(1))[0]!.url).toBe('/api/4506/envelope/');
   });
 });
