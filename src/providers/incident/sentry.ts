@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { compareBytes, type FluxEvent } from '../../api/event.js';
-import { goQuote, GoUrlError, parseGoUrl, redactUrl } from '../../go/url.js';
+import { goHostPort, goQuote, GoUrlError, parseGoUrl, redactUrl } from '../../go/url.js';
 import { addressSource, maskedDeliveryError } from '../errors.js';
 import { defineHttpProvider, type HttpExchange, type HttpProviderConfig } from '../http/provider.js';
 import { summaryLabel, sortedMetadata } from '../labels.js';
@@ -62,7 +62,7 @@ export function parseSentryDsn(raw: string): SentryDsn {
   const publicKey = decode(colon < 0 ? userinfo : userinfo.slice(0, colon));
   const secretKey = colon < 0 ? '' : decode(userinfo.slice(colon + 1));
   if (publicKey === '') throw new Error(dsnError('empty username'));
-  const { hostname: host, port } = splitHostPort(u.host);
+  const { hostname: host, port } = goHostPort(u.host);
   if (host === '') throw new Error(dsnError('empty host'));
   const defaultPort = u.scheme === 'https' ? 443 : 80;
   let portNumber = defaultPort;
@@ -82,17 +82,6 @@ export function parseSentryDsn(raw: string): SentryDsn {
     projectId,
     endpoint: `${u.scheme}://${authority}${prefix}/api/${projectId}/envelope/`,
   };
-}
-
-/** Go's url.Hostname / url.Port of a `host[:port]` authority (IPv6 literals in brackets). */
-function splitHostPort(hostPort: string): { hostname: string; port: string } {
-  if (hostPort.startsWith('[')) {
-    const end = hostPort.indexOf(']');
-    const rest = end < 0 ? '' : hostPort.slice(end + 1);
-    return { hostname: hostPort.slice(1, end < 0 ? undefined : end), port: rest.startsWith(':') ? rest.slice(1) : '' };
-  }
-  const colon = hostPort.lastIndexOf(':');
-  return colon < 0 ? { hostname: hostPort, port: '' } : { hostname: hostPort.slice(0, colon), port: hostPort.slice(colon + 1) };
 }
 
 /** The `X-Sentry-Auth` value: the public key, and the secret key of a legacy DSN. */
