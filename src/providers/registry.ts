@@ -5,6 +5,8 @@ import { NatsProvider } from './cloud/nats.js';
 import { GenericProvider } from './generic.js';
 import { GenericHmacProvider } from './generic-hmac.js';
 import { BitbucketServerProvider } from './git/bitbucketserver.js';
+import { SentryProvider } from './incident/sentry.js';
+import { OtelProvider } from './otel.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -12,6 +14,9 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GenericHmacProvider,
   NatsProvider,
   BitbucketServerProvider,
+  // Incident and observability SDK types (incident/sentry.ts; otel.ts is a forwarding type)
+  SentryProvider,
+  OtelProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));
