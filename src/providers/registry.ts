@@ -7,6 +7,12 @@ import { GenericHmacProvider } from './generic-hmac.js';
 import { BitbucketServerProvider } from './git/bitbucketserver.js';
 import { SentryProvider } from './incident/sentry.js';
 import { OtelProvider } from './otel.js';
+import { DiscordProvider } from './chat/discord.js';
+import { GoogleChatProvider } from './chat/googlechat.js';
+import { MsTeamsProvider } from './chat/msteams.js';
+import { RocketProvider } from './chat/rocket.js';
+import { SlackProvider } from './chat/slack.js';
+import { WebexProvider } from './chat/webex.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -17,6 +23,13 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   // Incident and observability SDK types (incident/sentry.ts; otel.ts is a forwarding type)
   SentryProvider,
   OtelProvider,
+  // chat (slack-shaped, cards, webex)
+  SlackProvider,
+  DiscordProvider,
+  RocketProvider,
+  MsTeamsProvider,
+  GoogleChatProvider,
+  WebexProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));
