@@ -58,3 +58,31 @@ export function makeTestPki(): TestPki {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const issued = new Map<string, { cert: string; key: string }>();
+
+/**
+ * A server certificate from the test CA for public host names (`slack.com`, `*.webhook.office.com`), so a provider
+ * with a fixed host can be sent through the recording proxy's `route` to a local HTTPS server and verify it against
+ * the certSecretRef CA. Cached per name list.
+ */
+export function serverCertFor(dnsNames: string[]): { cert: string; key: string } {
+  const id = dnsNames.join(',');
+  const hit = issued.get(id);
+  if (hit) return hit;
+  const pki = makeTestPki();
+  const dir = mkdtempSync(join(tmpdir(), 'herald-pki-host-'));
+  try {
+    writeFileSync(join(dir, 'ca.crt'), pki.ca);
+    writeFileSync(join(dir, 'ca.key'), pki.caKey);
+    writeFileSync(join(dir, 'host.ext'),
+      `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\n`);
+    openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'host.key', '-out', 'host.csr', '-subj', `/CN=${dnsNames[0]}`]);
+    openssl(dir, ['x509', '-req', '-in', 'host.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'host.crt', '-days', '2', '-extfile', 'host.ext']);
+    const out = { cert: readFileSync(join(dir, 'host.crt'), 'utf8'), key: readFileSync(join(dir, 'host.key'), 'utf8') };
+    issued.set(id, out);
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

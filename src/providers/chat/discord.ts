@@ -1,7 +1,8 @@
 // The `discord` provider (spec providers/discord.md): the Slack attachment payload to the webhook's `/slack` endpoint.
 import { goEscapedPath, goPathClean, parseGoRequestUri } from '../../go/url.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
-import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
+import { ConfigError } from '../types.js';
+import { checkAddress, providerRef, webhookSecrets, withMaskedErrors } from './address.js';
 import { SLACK_COLOURS } from './colours.js';
 import { slackMessage } from './slack-attachment.js';
 
@@ -38,7 +39,12 @@ export const DiscordProvider = withMaskedErrors(defineHttpProvider<DiscordConfig
   transport: { proxy: true, tls: false },
   parse(settings) {
     const address = checkAddress(settings, { what: 'Discord hook URL' });
-    const url = discordTarget(address);
+    let url: string;
+    try {
+      url = discordTarget(address);
+    } catch {
+      throw new ConfigError(`${providerRef(settings)}: invalid Discord hook URL: it does not parse as a URL (the URL is not shown: it carries the webhook's key)`);
+    }
     return { url, username: settings.username, masked: [...new Set([...webhookSecrets(address), ...webhookSecrets(url)])] };
   },
   request(n, config) {
