@@ -1,7 +1,8 @@
 // The chat family's webhook address: checked at parse time with errors that never print it, and kept out of
 // delivery errors too, because a chat webhook URL is its credential (Slack, Teams, Discord, Google Chat, Rocket.Chat).
-import { maskSecrets, urlCredentials } from '../../logger.js';
+import { urlCredentials } from '../../logger.js';
 import { goQuote, requestUriCheck } from '../../go/url.js';
+import { addressSource, maskedDeliveryError } from '../errors.js';
 import type { HttpProviderConfig } from '../http/provider.js';
 import { ConfigError, DeliveryError, type ProviderDefinition, type ProviderSettings } from '../types.js';
 
@@ -9,12 +10,6 @@ import { ConfigError, DeliveryError, type ProviderDefinition, type ProviderSetti
 export function providerRef(settings: ProviderSettings): string {
   const m = settings.provider.metadata;
   return `provider ${m.namespace}/${m.name}`;
-}
-
-/** Where the effective address comes from: the Secret's `address` key wins over `spec.address` (§4). */
-function addressSource(settings: ProviderSettings): string {
-  if (settings.secretData['address'] !== undefined && settings.secretName) return `secret ${settings.secretName} key 'address'`;
-  return 'spec.address';
 }
 
 export interface AddressCheck {
@@ -34,16 +29,17 @@ export interface AddressCheck {
  */
 export function checkAddress(settings: ProviderSettings, check: AddressCheck): string {
   const address = settings.address;
-  const where = addressSource(settings);
   if (address === '') {
     const hint = settings.secretName ? `spec.address or the key 'address' of secret ${settings.secretName}` : 'spec.address, or the key \'address\' of a Secret named by spec.secretRef';
     throw new ConfigError(`${providerRef(settings)}: no ${check.what}: set ${hint}`);
   }
   const cause = requestUriCheck(address);
   if (cause === undefined) return address;
-  if (check.public) throw new ConfigError(`${providerRef(settings)}: invalid ${check.what} ${address} in ${where}: '${cause}'`);
+  // `provider <ns>/<name>: spec.address` or `provider <ns>/<name>: secret <ns>/<name> key 'address'`.
+  const where = addressSource(settings);
+  if (check.public) throw new ConfigError(`${where}: invalid ${check.what} ${address}: '${cause}'`);
   const reason = cause.startsWith(`parse ${goQuote(address)}: `) ? cause.slice(`parse ${goQuote(address)}: `.length) : 'not a URL';
-  throw new ConfigError(`${providerRef(settings)}: invalid ${check.what} in ${where}: ${reason} (the URL is not shown: it carries the webhook's key)`);
+  throw new ConfigError(`${where}: invalid ${check.what}: ${reason} (the URL is not shown: it carries the webhook's key)`);
 }
 
 /**
@@ -78,14 +74,7 @@ export function withMaskedErrors<C extends MaskedConfig>(def: ProviderDefinition
       } catch (err) {
         const masked = config.config.masked;
         if (!(err instanceof DeliveryError) || masked.length === 0) throw err;
-        const message = maskSecrets(err.message, masked);
-        if (message === err.message) throw err;
-        // No `cause`: it would carry the unmasked text to whoever logs the error with its causes.
-        throw new DeliveryError(message, {
-          retryable: err.retryable,
-          reason: err.reason,
-          ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-        });
+        throw maskedDeliveryError(err, masked);
       }
     },
   };

@@ -85,7 +85,7 @@ describe('discord: errors', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toMatch(/^provider apps\/ops: invalid Discord hook URL in spec\.address: /);
+      expect((err as Error).message).toMatch(/^provider apps\/ops: spec\.address: invalid Discord hook URL: /);
       expect((err as Error).message).not.toContain('s3cr3t');
     }
     expect(srv.requests).toHaveLength(0);

@@ -62,7 +62,7 @@ describe('googlechat: errors', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toMatch(/^provider apps\/ops: invalid Google Chat hook URL in spec\.address: /);
+    expect((err as Error).message).toMatch(/^provider apps\/ops: spec\.address: invalid Google Chat hook URL: /);
     expect((err as Error).message).not.toContain('AIzaSy');
   });
 

@@ -106,7 +106,7 @@ describe('msteams: errors', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toBe("provider apps/ops: invalid MS Teams webhook URL in spec.address: invalid URI for request (the URL is not shown: it carries the webhook's key)");
+    expect((err as Error).message).toBe("provider apps/ops: spec.address: invalid MS Teams webhook URL: invalid URI for request (the URL is not shown: it carries the webhook's key)");
   });
 
   it('keeps the Workflows signature in spec.address out of errors', async () => {

@@ -144,8 +144,8 @@ describe('slack: configuration errors and secrets', () => {
     const cases: [Partial<ProviderSpec>, Secret[], string][] = [
       [{}, [], "provider apps/ops: no Slack hook URL: set spec.address, or the key 'address' of a Secret named by spec.secretRef"],
       [{ secretRef: { name: 'hook' } }, [secretObject('hook', { token: 'xoxb-1' })], "provider apps/ops: no Slack hook URL: set spec.address or the key 'address' of secret apps/hook"],
-      [{ address: 'hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX' }, [], 'provider apps/ops: invalid Slack hook URL in spec.address: invalid URI for request (the URL is not shown: it carries the webhook\'s key)'],
-      [{ address: srv.url, secretRef: { name: 'hook' } }, [secretObject('hook', { address: 'hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX' })], "provider apps/ops: invalid Slack hook URL in secret apps/hook key 'address': invalid URI for request (the URL is not shown: it carries the webhook's key)"],
+      [{ address: 'hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX' }, [], 'provider apps/ops: spec.address: invalid Slack hook URL: invalid URI for request (the URL is not shown: it carries the webhook\'s key)'],
+      [{ address: srv.url, secretRef: { name: 'hook' } }, [secretObject('hook', { address: 'hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX' })], "provider apps/ops: secret apps/hook key 'address': invalid Slack hook URL: invalid URI for request (the URL is not shown: it carries the webhook's key)"],
     ];
     for (const [spec, secrets, message] of cases) {
       let err: unknown;

@@ -49,7 +49,7 @@ describe('webex: errors', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toBe("provider apps/ops: invalid Webex hook URL webexapis.com/v1/messages in spec.address: 'parse \"webexapis.com/v1/messages\": invalid URI for request'");
+    expect((err as Error).message).toBe("provider apps/ops: spec.address: invalid Webex hook URL webexapis.com/v1/messages: 'parse \"webexapis.com/v1/messages\": invalid URI for request'");
   });
 
   it('reports a bot outside the room (404) and keeps the token out of the error once masked', async () => {

@@ -47,6 +47,6 @@ describe('checkAddress', () => {
 
   it('names the control character problem without the URL', () => {
     expect(() => check({ address: 'https://a.example/x\u0001secret' })).toThrow(ConfigError);
-    expect(() => check({ address: 'https://a.example/x\u0001secret' })).toThrow(/^provider apps\/ops: invalid Slack hook URL in spec\.address: net\/url: invalid control character in URL \(/);
+    expect(() => check({ address: 'https://a.example/x\u0001secret' })).toThrow(/^provider apps\/ops: spec\.address: invalid Slack hook URL: net\/url: invalid control character in URL \(/);
   });
 });
