@@ -3,7 +3,7 @@ import type { FluxEvent } from '../../api/event.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
 import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
-import { goJson } from './go-json.js';
+import { goJson } from '../../go/json.js';
 
 export interface GoogleChatConfig {
   /** The webhook verbatim: its `key` and `token` query parameters are the credentials. */

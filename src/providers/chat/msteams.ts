@@ -6,7 +6,7 @@ import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
 import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
 import { HEX_COLOURS, severityColour } from './colours.js';
-import { goJson } from './go-json.js';
+import { goJson } from '../../go/json.js';
 
 export type TeamsSchema = 'adaptive-card' | 'message-card';
 

@@ -2,7 +2,7 @@
 import type { FluxEvent } from '../../api/event.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
 import { severityColour, type SeverityColours } from './colours.js';
-import { goJson } from './go-json.js';
+import { goJson } from '../../go/json.js';
 
 export interface SlackMessageOptions {
   channel: string;

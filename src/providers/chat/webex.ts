@@ -3,7 +3,7 @@ import type { FluxEvent } from '../../api/event.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
 import { checkAddress } from './address.js';
-import { goJson } from './go-json.js';
+import { goJson } from '../../go/json.js';
 
 export interface WebexConfig {
   url: string;

@@ -1,7 +1,7 @@
 // The chat family's shared pieces: Go-compatible JSON for payloads, the webhook parts masked, the address check.
 import { describe, expect, it } from 'vitest';
 import { webhookSecrets, checkAddress } from '../../../src/providers/chat/address.js';
-import { goJson } from '../../../src/providers/chat/go-json.js';
+import { goJson } from '../../../src/go/json.js';
 import { slackMessage } from '../../../src/providers/chat/slack-attachment.js';
 import { SLACK_COLOURS } from '../../../src/providers/chat/colours.js';
 import { ConfigError } from '../../../src/providers/types.js';
