@@ -5,6 +5,13 @@ import { NatsProvider } from './cloud/nats.js';
 import { GenericProvider } from './generic.js';
 import { GenericHmacProvider } from './generic-hmac.js';
 import { BitbucketServerProvider } from './git/bitbucketserver.js';
+// git hosting: GitLab, Gitea, Bitbucket Cloud, Azure DevOps
+import { AzureDevOpsProvider } from './git/azuredevops.js';
+import { BitbucketProvider } from './git/bitbucket.js';
+import { GiteaProvider } from './git/gitea.js';
+import { GiteaPullRequestCommentProvider } from './git/giteapullrequestcomment.js';
+import { GitLabProvider } from './git/gitlab.js';
+import { GitLabMergeRequestCommentProvider } from './git/gitlabmergerequestcomment.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -12,6 +19,13 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GenericHmacProvider,
   NatsProvider,
   BitbucketServerProvider,
+  // git hosting: GitLab, Gitea, Bitbucket Cloud, Azure DevOps
+  GitLabProvider,
+  GitLabMergeRequestCommentProvider,
+  GiteaProvider,
+  GiteaPullRequestCommentProvider,
+  BitbucketProvider,
+  AzureDevOpsProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));
