@@ -1,5 +1,6 @@
 // Local HTTPS fakes of the GitLab, Gitea, Bitbucket Cloud and Azure DevOps APIs the git providers call (statuses,
 // comments, the token's user), with state, authentication and scripted failures, for the providers' integration tests.
+import { afterEach, expect } from 'vitest';
 import { startRecordingServer, type RecordedRequest, type RecordingServer, type ScriptedResponse } from './recording-server.js';
 import { makeTestPki, type TestPki } from './tls.js';
 
@@ -31,6 +32,23 @@ export interface FakeHost {
   /** Methods and paths of the requests, in order (`GET /api/v4/user`). */
   calls(): string[];
   close(): Promise<void>;
+}
+
+/** Closes the fakes a test started, after checking that none saw a request that breaks the spec. */
+export function trackHosts(): (h: FakeHost) => FakeHost {
+  const hosts: FakeHost[] = [];
+  afterEach(async () => {
+    const started = hosts.splice(0);
+    try {
+      for (const h of started) expect(h.violations).toEqual([]);
+    } finally {
+      await Promise.all(started.map((h) => h.close()));
+    }
+  });
+  return (h) => {
+    hosts.push(h);
+    return h;
+  };
 }
 
 type Handler = (req: RecordedRequest, path: string, query: URLSearchParams, host: FakeHost) => ScriptedResponse;

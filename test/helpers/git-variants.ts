@@ -1,7 +1,9 @@
 // The git specs' event variants (commit-status.md §2.1) on the conformance suite's canonical event.
 import type { FluxEvent } from '../../src/api/event.js';
+import type { ProviderSpec, ProviderType } from '../../src/api/provider.js';
+import type { Secret } from '../../src/api/secret.js';
 import type { RecordedRequest, ScriptedResponse } from './recording-server.js';
-import { canonicalEvent } from './providers.js';
+import { canonicalEvent, providerObject, secretObject } from './providers.js';
 
 export const COMMIT = '9f1c2e3d4b5a69788796a5b4c3d2e1f001234567';
 export const STATUS_ID = 'kustomization/webapp/0c9c2e41';
@@ -53,4 +55,17 @@ export function commentHost(opts: {
     if (req.method === 'POST') created = (JSON.parse(req.text) as { body: string }).body;
     return { status: req.method === 'POST' ? 201 : 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id: opts.id }) };
   };
+}
+
+/** A Provider of `type` at `address` with its token Secret `secretName` (none when `data` is undefined). */
+export function gitObjects(
+  type: ProviderType, address: string, secretName: string, data: Record<string, string> | undefined, extra: Partial<ProviderSpec> = {}, uid?: string,
+): { provider: ReturnType<typeof providerObject>; secrets: Secret[] } {
+  const spec: Partial<ProviderSpec> = { address, ...extra };
+  const secrets: Secret[] = [];
+  if (data) {
+    spec.secretRef = { name: secretName };
+    secrets.push(secretObject(secretName, data));
+  }
+  return { provider: providerObject(type, spec, uid !== undefined ? { uid } : {}), secrets };
 }

@@ -4,7 +4,8 @@ import { maskSecrets } from '../../logger.js';
 import { httpRequest, type HttpResponse } from '../http/client.js';
 import { statusError } from '../http/errors.js';
 import type { Transport } from '../http/pool.js';
-import { ConfigError, DeliveryError, type Notification, type ProviderSettings } from '../types.js';
+import type { ProviderType } from '../../api/provider.js';
+import { ConfigError, defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderCategory, type ProviderDefinition, type ProviderSettings, type SendContext } from '../types.js';
 import { eventRevision, parseRevision } from './revision.js';
 
 /** Who a config belongs to, for error texts; and the values derived from its credentials that errors must not show. */
@@ -151,4 +152,24 @@ export function str(v: unknown, key: string): string {
   if (typeof v !== 'object' || v === null) return '';
   const x = (v as Record<string, unknown>)[key];
   return typeof x === 'string' ? x : '';
+}
+
+/**
+ * A git hosting type: no Secret keys beyond the common ones, the Provider's proxy and TLS for every call, the pooled
+ * transport released with the config.
+ */
+export function defineGitProvider<C extends { transport: Transport }>(d: {
+  type: ProviderType;
+  category: ProviderCategory;
+  parse(settings: ProviderSettings, ctx: ParseContext): C;
+  send(n: Notification, config: C, ctx: SendContext): Promise<void>;
+}): ProviderDefinition<C> {
+  return defineProvider<C>({ ...d, secretKeys: [], transport: { proxy: true, tls: true }, close: async (c) => c.transport.release() });
+}
+
+/** The host's state for an info or error event; Flux's `can't convert to <host> state` for any other severity. */
+export function commitState(severity: string, states: { info: string; error: string }, host: string): string {
+  if (severity === 'info') return states.info;
+  if (severity === 'error') return states.error;
+  throw new DeliveryError(`can't convert to ${host} state`, { retryable: false });
 }

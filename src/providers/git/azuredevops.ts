@@ -8,9 +8,9 @@ import { basicAuth } from '../http/headers.js';
 import { resolveTransport } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
 import { formatNameAndDescription } from '../labels.js';
-import { defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
+import type { Notification, ParseContext, ProviderSettings, SendContext } from '../types.js';
 import { parseGitAddress, quoteRepositoryId } from './address.js';
-import { configError, decodeFailure, eventCommit, gitCall, gitIdentity, jsonErrorText, parseJson, requireHttpHost, requireStatusId, str, type GitIdentity } from './api.js';
+import { commitState, configError, decodeFailure, defineGitProvider, eventCommit, gitCall, gitIdentity, jsonErrorText, parseJson, requireHttpHost, requireStatusId, str, type GitIdentity } from './api.js';
 import { isProgressing } from './revision.js';
 
 export interface AzureDevOpsConfig {
@@ -53,9 +53,7 @@ function parse(settings: ProviderSettings, ctx: ParseContext): AzureDevOpsConfig
 
 /** `succeeded` / `error` (not `failed`), commit-status.md §10. */
 export function azureDevOpsState(severity: string): string {
-  if (severity === 'info') return 'succeeded';
-  if (severity === 'error') return 'error';
-  throw new DeliveryError("can't convert to azure devops state", { retryable: false });
+  return commitState(severity, { info: 'succeeded', error: 'error' }, 'azure devops');
 }
 
 /** `fluxcd:<summary>` when the metadata has a `summary` key (even empty), else `fluxcd`. */
@@ -131,12 +129,4 @@ async function send(n: Notification, c: AzureDevOpsConfig, ctx: SendContext): Pr
   });
 }
 
-export const AzureDevOpsProvider = defineProvider<AzureDevOpsConfig>({
-  type: 'azuredevops',
-  category: 'commit-status',
-  secretKeys: [],
-  transport: { proxy: true, tls: true },
-  parse,
-  send,
-  close: async (c) => c.transport.release(),
-});
+export const AzureDevOpsProvider = defineGitProvider<AzureDevOpsConfig>({ type: 'azuredevops', category: 'commit-status', parse, send });

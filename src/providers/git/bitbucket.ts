@@ -6,9 +6,9 @@ import { formatNameAndDescription } from '../labels.js';
 import { basicAuth } from '../http/headers.js';
 import { resolveTransport } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
-import { defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
+import type { Notification, ParseContext, ProviderSettings, SendContext } from '../types.js';
 import { parseGitAddress, quoteRepositoryId } from './address.js';
-import { configError, decodeFailure, eventCommit, gitCall, gitIdentity, parseJson, requireStatusId, str, whereToken, type GitIdentity } from './api.js';
+import { commitState, configError, decodeFailure, defineGitProvider, eventCommit, gitCall, gitIdentity, parseJson, requireStatusId, str, whereToken, type GitIdentity } from './api.js';
 import { isProgressing } from './revision.js';
 import { sha1String } from './status-key.js';
 
@@ -59,9 +59,7 @@ function parse(settings: ProviderSettings, ctx: ParseContext): BitbucketConfig {
 
 /** `SUCCESSFUL` / `FAILED` (commit-status.md §10). */
 export function bitbucketState(severity: string): string {
-  if (severity === 'info') return 'SUCCESSFUL';
-  if (severity === 'error') return 'FAILED';
-  throw new DeliveryError("can't convert to bitbucket state", { retryable: false });
+  return commitState(severity, { info: 'SUCCESSFUL', error: 'FAILED' }, 'bitbucket');
 }
 
 /** Field order key, url, state, name, description; all present. */
@@ -107,12 +105,4 @@ async function send(n: Notification, c: BitbucketConfig, ctx: SendContext): Prom
   });
 }
 
-export const BitbucketProvider = defineProvider<BitbucketConfig>({
-  type: 'bitbucket',
-  category: 'commit-status',
-  secretKeys: [],
-  transport: { proxy: true, tls: true },
-  parse,
-  send,
-  close: async (c) => c.transport.release(),
-});
+export const BitbucketProvider = defineGitProvider<BitbucketConfig>({ type: 'bitbucket', category: 'commit-status', parse, send });

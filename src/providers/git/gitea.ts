@@ -2,8 +2,8 @@
 import { goJsonString } from '../../api/event.js';
 import { goPathEscape, goQueryEscape } from '../../go/url.js';
 import { formatNameAndDescription } from '../labels.js';
-import { defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
-import { decodeFailure, eventCommit, parseJson, requireStatusId, str } from './api.js';
+import type { Notification, ParseContext, ProviderSettings, SendContext } from '../types.js';
+import { commitState, decodeFailure, defineGitProvider, eventCommit, parseJson, requireStatusId, str } from './api.js';
 import { giteaCall, giteaClient, giteaProbe, type GiteaClient } from './gitea-client.js';
 import { isProgressing } from './revision.js';
 
@@ -12,9 +12,7 @@ export type GiteaConfig = GiteaClient;
 /** `pending` for Progressing (before the severity), else `success` / `failure` (commit-status.md §10). */
 export function giteaState(event: Notification['event']): string {
   if (isProgressing(event)) return 'pending';
-  if (event.severity === 'info') return 'success';
-  if (event.severity === 'error') return 'failure';
-  throw new DeliveryError("can't convert to gitea state", { retryable: false });
+  return commitState(event.severity, { info: 'success', error: 'failure' }, 'gitea');
 }
 
 /** The SDK's CreateStatusOption: all four fields, `target_url` always empty. */
@@ -56,12 +54,4 @@ async function send(n: Notification, c: GiteaConfig, ctx: SendContext): Promise<
   await giteaCall(c, ctx.signal, 'POST', `${c.repo}/statuses/${goQueryEscape(sha)}`, '', { body: giteaStatusBody({ state, description, context }) });
 }
 
-export const GiteaProvider = defineProvider<GiteaConfig>({
-  type: 'gitea',
-  category: 'commit-status',
-  secretKeys: [],
-  transport: { proxy: true, tls: true },
-  parse,
-  send,
-  close: async (c) => c.transport.release(),
-});
+export const GiteaProvider = defineGitProvider<GiteaConfig>({ type: 'gitea', category: 'commit-status', parse, send });

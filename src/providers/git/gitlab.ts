@@ -2,8 +2,8 @@
 import { goJsonString } from '../../api/event.js';
 import { goPathEscape, goQueryEscape } from '../../go/url.js';
 import { formatNameAndDescription } from '../labels.js';
-import { defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
-import { decodeFailure, eventCommit, parseJson, requireStatusId, str } from './api.js';
+import type { Notification, ParseContext, ProviderSettings, SendContext } from '../types.js';
+import { commitState, decodeFailure, defineGitProvider, eventCommit, parseJson, requireStatusId, str } from './api.js';
 import { gitlabCall, gitlabClient, type GitLabClient } from './gitlab-client.js';
 import { isProgressing } from './revision.js';
 
@@ -11,9 +11,7 @@ export type GitLabConfig = GitLabClient;
 
 /** `success` / `failed` (commit-status.md §10). */
 export function gitlabState(severity: string): string {
-  if (severity === 'info') return 'success';
-  if (severity === 'error') return 'failed';
-  throw new DeliveryError("can't convert to gitlab state", { retryable: false });
+  return commitState(severity, { info: 'success', error: 'failed' }, 'gitlab');
 }
 
 /** The POST body: go-gitlab's SetCommitStatusOptions with only state, name and description set. */
@@ -46,12 +44,4 @@ async function send(n: Notification, c: GitLabConfig, ctx: SendContext): Promise
   await gitlabCall(c, ctx.signal, 'POST', `${c.base}projects/${c.project}/statuses/${shaPath}`, '', gitlabStatusBody({ state, name, description }));
 }
 
-export const GitLabProvider = defineProvider<GitLabConfig>({
-  type: 'gitlab',
-  category: 'commit-status',
-  secretKeys: [],
-  transport: { proxy: true, tls: true },
-  parse,
-  send,
-  close: async (c) => c.transport.release(),
-});
+export const GitLabProvider = defineGitProvider<GitLabConfig>({ type: 'gitlab', category: 'commit-status', parse, send });

@@ -1,8 +1,7 @@
 // The `gitlabmergerequestcomment` provider (spec providers/gitlabmergerequestcomment.md): one note per Provider and Flux object on the merge request, edited in place.
-import { goJsonString } from '../../api/event.js';
-import { defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
-import { configError, decodeFailure, parseJson, str } from './api.js';
-import { changeRequestNumber, commentBody, commentKey, commentMarker, findOwnComment } from './comment.js';
+import type { Notification, ParseContext, ProviderSettings, SendContext } from '../types.js';
+import { defineGitProvider, str } from './api.js';
+import { requireProviderUid, upsertComment, type HostedComment } from './comment-upsert.js';
 import { gitlabCall, gitlabClient, gitlabCurrentUser, type GitLabClient } from './gitlab-client.js';
 
 export interface GitLabCommentConfig extends GitLabClient {
@@ -11,53 +10,38 @@ export interface GitLabCommentConfig extends GitLabClient {
 }
 
 function parse(settings: ProviderSettings, ctx: ParseContext): GitLabCommentConfig {
-  if (!settings.provider.metadata.uid) throw configError(settings, 'provider UID cannot be empty');
+  requireProviderUid(settings);
   return gitlabClient(settings, ctx);
 }
 
-/** A note as the provider compares it: id, author's user name, body. */
-function notesOf(doc: unknown): { id: number; author: string; body: string }[] {
+/** Notes with a numeric id, compared by `author.username`. */
+function notesOf(doc: unknown): HostedComment[] {
   if (!Array.isArray(doc)) throw new Error('json: cannot unmarshal object into Go value of type []*gitlab.Note');
-  return doc.map((x) => {
+  return doc.flatMap((x) => {
     const note = x as Record<string, unknown>;
-    return { id: typeof note['id'] === 'number' ? note['id'] : Number.NaN, author: str(note['author'], 'username'), body: str(note, 'body') };
+    return typeof note['id'] === 'number' ? [{ id: note['id'], author: str(note['author'], 'username'), body: str(note, 'body') }] : [];
   });
 }
 
 async function send(n: Notification, c: GitLabCommentConfig, ctx: SendContext): Promise<void> {
   c.username ??= await gitlabCurrentUser(c, ctx.signal);
-  const body = commentBody(n, 'mr');
-  let iid: number;
-  try {
-    iid = changeRequestNumber(n.event, 'ParseInt');
-  } catch (err) {
-    throw new DeliveryError((err as Error).message, { retryable: false });
-  }
-  const notesUrl = `${c.base}projects/${c.project}/merge_requests/${iid}/notes`;
+  const notes = (iid: number) => `${c.base}projects/${c.project}/merge_requests/${iid}/notes`;
   const listPrefix = 'failed to list merge request notes: ';
-  const list = await gitlabCall(c, ctx.signal, 'GET', `${notesUrl}?order_by=created_at&per_page=100&sort=asc`, listPrefix);
-  let notes;
-  try {
-    notes = notesOf(list.body === '' ? [] : parseJson(list.body, listPrefix, c.id));
-  } catch (err) {
-    if (err instanceof DeliveryError) throw err;
-    throw decodeFailure(`${listPrefix}${(err as Error).message}`, c.id);
-  }
-  const json = `{"body":${goJsonString(body)}}`;
-  const own = findOwnComment(notes, c.username, commentMarker(commentKey(n), 'mr'));
-  if (own && Number.isFinite(own.id)) {
-    await gitlabCall(c, ctx.signal, 'PUT', `${notesUrl}/${own.id}`, 'failed to update merge request note: ', json);
-  } else {
-    await gitlabCall(c, ctx.signal, 'POST', notesUrl, 'failed to create merge request note: ', json);
-  }
+  let iid = 0;
+  await upsertComment(n, {
+    kind: 'mr',
+    parser: 'ParseInt',
+    identity: c.username,
+    id: c.id,
+    listPrefix,
+    list: (number) => {
+      iid = number;
+      return gitlabCall(c, ctx.signal, 'GET', `${notes(number)}?order_by=created_at&per_page=100&sort=asc`, listPrefix);
+    },
+    comments: notesOf,
+    update: (id, json) => gitlabCall(c, ctx.signal, 'PUT', `${notes(iid)}/${id}`, 'failed to update merge request note: ', json),
+    create: (number, json) => gitlabCall(c, ctx.signal, 'POST', notes(number), 'failed to create merge request note: ', json),
+  });
 }
 
-export const GitLabMergeRequestCommentProvider = defineProvider<GitLabCommentConfig>({
-  type: 'gitlabmergerequestcomment',
-  category: 'change-request',
-  secretKeys: [],
-  transport: { proxy: true, tls: true },
-  parse,
-  send,
-  close: async (c) => c.transport.release(),
-});
+export const GitLabMergeRequestCommentProvider = defineGitProvider<GitLabCommentConfig>({ type: 'gitlabmergerequestcomment', category: 'change-request', parse, send });

@@ -1,30 +1,22 @@
 // azuredevops against a local HTTPS fake of the Azure DevOps Git statuses API (CA made in the test).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FluxEvent } from '../../../src/api/event.js';
 import { ConfigError } from '../../../src/providers/types.js';
 import { azureDevOpsDuplicate } from '../../../src/providers/git/azuredevops.js';
-import { startFakeAzureDevOps, type FakeHost } from '../../helpers/fake-git-hosts.js';
-import { COMMIT, STATUS_ID, variantI } from '../../helpers/git-variants.js';
-import { canonicalEvent, deliverOnce, deliveryFailure, parseProvider, providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
+import { startFakeAzureDevOps, trackHosts, type FakeHost } from '../../helpers/fake-git-hosts.js';
+import { COMMIT, gitObjects, STATUS_ID, variantI } from '../../helpers/git-variants.js';
+import { canonicalEvent, deliverOnce, deliveryFailure, parseProvider, testRuntime } from '../../helpers/providers.js';
 
 const PAT = 'azdo-pat';
 const runtime = testRuntime();
-let hosts: FakeHost[] = [];
-afterEach(async () => {
-  for (const h of hosts) expect(h.violations).toEqual([]);
-  await Promise.all(hosts.map((h) => h.close()));
-  hosts = [];
-});
+const track = trackHosts();
 
 async function azure(project = 'platform'): Promise<FakeHost> {
-  const h = await startFakeAzureDevOps({ pat: PAT, org: 'acme', project, repo: 'webapp' });
-  hosts.push(h);
-  return h;
+  return track(await startFakeAzureDevOps({ pat: PAT, org: 'acme', project, repo: 'webapp' }));
 }
 
 function objects(address: string, data: Record<string, string> | undefined) {
-  const secrets = data ? [secretObject('azdo', data)] : [];
-  return { provider: providerObject('azuredevops', { address, ...(data ? { secretRef: { name: 'azdo' } } : {}) }), secrets };
+  return gitObjects('azuredevops', address, 'azdo', data);
 }
 
 async function status(h: FakeHost, event: FluxEvent, opts: { id?: string; pat?: string; address?: string } = {}) {

@@ -1,10 +1,10 @@
 // bitbucket (Cloud) against a local HTTPS fake of the Bitbucket Cloud 2.0 API reached through BITBUCKET_API_BASE_URL (CA made in the test).
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { FluxEvent } from '../../../src/api/event.js';
 import { ConfigError } from '../../../src/providers/types.js';
-import { startFakeBitbucketCloud, type FakeHost } from '../../helpers/fake-git-hosts.js';
-import { COMMIT, STATUS_ID, variantI } from '../../helpers/git-variants.js';
-import { canonicalEvent, deliverOnce, deliveryFailure, parseProvider, providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
+import { startFakeBitbucketCloud, trackHosts, type FakeHost } from '../../helpers/fake-git-hosts.js';
+import { COMMIT, gitObjects, STATUS_ID, variantI } from '../../helpers/git-variants.js';
+import { canonicalEvent, deliverOnce, deliveryFailure, parseProvider, testRuntime } from '../../helpers/providers.js';
 
 const KEY = '4abc3ba6f171924ecece234c03192982da12888b'; // sha1("kustomization/webapp/0c9c2e41")
 const runtime = testRuntime();
@@ -13,23 +13,16 @@ afterAll(() => {
   if (saved === undefined) delete process.env['BITBUCKET_API_BASE_URL'];
   else process.env['BITBUCKET_API_BASE_URL'] = saved;
 });
-let hosts: FakeHost[] = [];
-afterEach(async () => {
-  for (const h of hosts) expect(h.violations).toEqual([]);
-  await Promise.all(hosts.map((h) => h.close()));
-  hosts = [];
-});
+const track = trackHosts();
 
 async function bitbucket(): Promise<FakeHost> {
-  const h = await startFakeBitbucketCloud({ user: 'flux-bot', password: 'app-pass', workspace: 'acme', repo: 'webapp' });
-  hosts.push(h);
+  const h = track(await startFakeBitbucketCloud({ user: 'flux-bot', password: 'app-pass', workspace: 'acme', repo: 'webapp' }));
   process.env['BITBUCKET_API_BASE_URL'] = `${h.url}/2.0`;
   return h;
 }
 
 function objects(data: Record<string, string> | undefined, address = 'git@bitbucket.org:acme/webapp.git') {
-  const secrets = data ? [secretObject('bitbucket-auth', data)] : [];
-  return { provider: providerObject('bitbucket', { address, ...(data ? { secretRef: { name: 'bitbucket-auth' } } : {}) }), secrets };
+  return gitObjects('bitbucket', address, 'bitbucket-auth', data);
 }
 
 async function status(h: FakeHost, event: FluxEvent, opts: { id?: string; token?: string } = {}) {

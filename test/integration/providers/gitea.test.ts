@@ -1,38 +1,25 @@
 // gitea and giteapullrequestcomment against a local HTTPS fake of Gitea's REST API (CA made in the test).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FluxEvent } from '../../../src/api/event.js';
 import type { ProviderSpec } from '../../../src/api/provider.js';
 import { ConfigError } from '../../../src/providers/types.js';
-import { startFakeGitea, type FakeHost } from '../../helpers/fake-git-hosts.js';
-import { COMMIT, STATUS_ID, variantECR, variantI, variantI0CR } from '../../helpers/git-variants.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
+import { startFakeGitea, trackHosts, type FakeHost } from '../../helpers/fake-git-hosts.js';
+import { COMMIT, gitObjects, STATUS_ID, variantECR, variantI, variantI0CR } from '../../helpers/git-variants.js';
 import { startProxy } from '../../helpers/proxy.js';
 import { canonicalEvent, CANONICAL, deliverOnce, deliveryFailure, parseProvider, providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
 
 const TOKEN = 'gitea-example';
 const runtime = testRuntime();
-let closers: { close(): Promise<void> }[] = [];
-let hosts: FakeHost[] = [];
-afterEach(async () => {
-  for (const h of hosts) expect(h.violations).toEqual([]);
-  await Promise.all([...hosts, ...closers].map((h) => h.close()));
-  hosts = [];
-  closers = [];
-});
+const track = trackHosts();
+const closeLater = closeAfterEach();
 
 async function gitea(opts: Partial<Parameters<typeof startFakeGitea>[0]> = {}): Promise<FakeHost> {
-  const h = await startFakeGitea({ token: TOKEN, login: 'flux-bot', owner: 'acme', repo: 'webapp', ...opts });
-  hosts.push(h);
-  return h;
+  return track(await startFakeGitea({ token: TOKEN, login: 'flux-bot', owner: 'acme', repo: 'webapp', ...opts }));
 }
 
 function objects(type: 'gitea' | 'giteapullrequestcomment', address: string, data: Record<string, string> | undefined, extra: Partial<ProviderSpec> = {}, uid?: string) {
-  const spec: Partial<ProviderSpec> = { address, ...extra };
-  const secrets = [];
-  if (data) {
-    spec.secretRef = { name: 'gitea-token' };
-    secrets.push(secretObject('gitea-token', data));
-  }
-  return { provider: providerObject(type, spec, uid !== undefined ? { uid } : {}), secrets };
+  return gitObjects(type, address, 'gitea-token', data, extra, uid);
 }
 
 async function status(h: FakeHost, event: FluxEvent, opts: { id?: string; data?: Record<string, string>; extra?: Partial<ProviderSpec>; more?: ReturnType<typeof secretObject>[] } = {}) {
@@ -106,8 +93,7 @@ describe('gitea', () => {
 
   it('goes through the Provider proxy', async () => {
     const h = await gitea();
-    const proxy = await startProxy();
-    closers.push(proxy);
+    const proxy = closeLater(await startProxy());
     await status(h, canonicalEvent('error'), { extra: { proxy: proxy.url } });
     expect(proxy.used.length).toBeGreaterThan(0);
     expect(h.statuses).toHaveLength(1);

@@ -1,11 +1,11 @@
 // gitlab and gitlabmergerequestcomment against a local HTTPS fake of GitLab's REST API (CA made in the test).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FluxEvent } from '../../../src/api/event.js';
 import type { ProviderSpec } from '../../../src/api/provider.js';
 import { maskError } from '../../../src/providers/masking.js';
 import { ConfigError } from '../../../src/providers/types.js';
-import { startFakeGitLab, type FakeHost } from '../../helpers/fake-git-hosts.js';
-import { COMMIT, STATUS_ID, variantECR, variantI, variantI0CR } from '../../helpers/git-variants.js';
+import { startFakeGitLab, trackHosts, type FakeHost } from '../../helpers/fake-git-hosts.js';
+import { COMMIT, gitObjects, STATUS_ID, variantECR, variantI, variantI0CR } from '../../helpers/git-variants.js';
 import {
   canonicalEvent, CANONICAL, deliverOnce, deliveryFailure, parseProvider, providerObject, secretObject, settingsFor, testRuntime,
 } from '../../helpers/providers.js';
@@ -13,27 +13,14 @@ import {
 const TOKEN = 'glpat-example';
 const PROJECT = 'acme%2Fplatform%2Fwebapp';
 const runtime = testRuntime();
-let hosts: FakeHost[] = [];
-afterEach(async () => {
-  for (const h of hosts) expect(h.violations).toEqual([]);
-  await Promise.all(hosts.map((h) => h.close()));
-  hosts = [];
-});
+const track = trackHosts();
 
 async function gitlab(opts: Partial<Parameters<typeof startFakeGitLab>[0]> = {}): Promise<FakeHost> {
-  const h = await startFakeGitLab({ token: TOKEN, username: 'flux-bot', project: PROJECT, ...opts });
-  hosts.push(h);
-  return h;
+  return track(await startFakeGitLab({ token: TOKEN, username: 'flux-bot', project: PROJECT, ...opts }));
 }
 
 function objects(type: 'gitlab' | 'gitlabmergerequestcomment', address: string, data: Record<string, string> | undefined, extra: Partial<ProviderSpec> = {}, uid?: string) {
-  const spec: Partial<ProviderSpec> = { address, ...extra };
-  const secrets = [];
-  if (data) {
-    spec.secretRef = { name: 'gitlab-token' };
-    secrets.push(secretObject('gitlab-token', data));
-  }
-  return { provider: providerObject(type, spec, uid !== undefined ? { uid } : {}), secrets };
+  return gitObjects(type, address, 'gitlab-token', data, extra, uid);
 }
 
 /** A gitlab status through the pipeline's steps, trusting the fake's CA from the token Secret (commit-status.md §12.2). */
