@@ -22,7 +22,7 @@ export class GoUrlError extends Error {
   }
 }
 
-type Encoding = 'path' | 'host' | 'userPassword' | 'fragment' | 'query';
+type Encoding = 'path' | 'pathSegment' | 'host' | 'userPassword' | 'fragment' | 'query';
 
 const HEX = '0123456789ABCDEF';
 
@@ -45,6 +45,7 @@ function shouldEscape(c: number, mode: Encoding): boolean {
   if ('$&+,/:;=?@'.includes(ch)) {
     switch (mode) {
       case 'path': return ch === '?';
+      case 'pathSegment': return ch === '/' || ch === ';' || ch === ',' || ch === '?';
       case 'userPassword': return ch === '@' || ch === '/' || ch === '?' || ch === ':';
       case 'query': return true;
       case 'fragment': return false;
@@ -100,6 +101,16 @@ export function goEscape(s: string, mode: Encoding = 'path'): string {
     else out += String.fromCharCode(c);
   }
   return out;
+}
+
+/** Go's url.PathEscape: one path segment (`/` escaped as `%2F`). */
+export function goPathEscape(s: string): string {
+  return goEscape(s, 'pathSegment');
+}
+
+/** Go's url.QueryEscape: a query component, space as `+`. */
+export function goQueryEscape(s: string): string {
+  return goEscape(s, 'query').replace(/%20/g, '+');
 }
 
 /** Go's validEncoded: would this raw path survive as-is as the URL's RawPath? */

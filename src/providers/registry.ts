@@ -13,6 +13,13 @@ import { MsTeamsProvider } from './chat/msteams.js';
 import { RocketProvider } from './chat/rocket.js';
 import { SlackProvider } from './chat/slack.js';
 import { WebexProvider } from './chat/webex.js';
+// git hosting: GitLab, Gitea, Bitbucket Cloud, Azure DevOps
+import { AzureDevOpsProvider } from './git/azuredevops.js';
+import { BitbucketProvider } from './git/bitbucket.js';
+import { GiteaProvider } from './git/gitea.js';
+import { GiteaPullRequestCommentProvider } from './git/giteapullrequestcomment.js';
+import { GitLabProvider } from './git/gitlab.js';
+import { GitLabMergeRequestCommentProvider } from './git/gitlabmergerequestcomment.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -30,6 +37,13 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   MsTeamsProvider,
   GoogleChatProvider,
   WebexProvider,
+  // git hosting: GitLab, Gitea, Bitbucket Cloud, Azure DevOps
+  GitLabProvider,
+  GitLabMergeRequestCommentProvider,
+  GiteaProvider,
+  GiteaPullRequestCommentProvider,
+  BitbucketProvider,
+  AzureDevOpsProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));

@@ -10,30 +10,33 @@ export function commentKey(n: Pick<Notification, 'event' | 'provider'>): string 
   return `${n.provider.uid}/${o.kind}/${o.namespace}/${o.name}`;
 }
 
+/** `pr` for GitHub and Gitea pull requests, `mr` for GitLab merge requests. */
+export type ChangeRequestKind = 'pr' | 'mr';
+
 /** The hidden marker that lets a later notification find and edit the same comment. */
-export function commentMarker(key: string): string {
-  return `<!-- flux-pr-comment-key:${key} -->`;
+export function commentMarker(key: string, kind: ChangeRequestKind = 'pr'): string {
+  return `<!-- flux-${kind}-comment-key:${key} -->`;
 }
 
 /** Marker, a blank line, then Flux's status markdown (metadata without `change_request`). */
-export function commentBody(n: Pick<Notification, 'event' | 'provider'>): string {
-  return `${commentMarker(commentKey(n))}\n\n${formatMarkdownPost(n.event)}`;
+export function commentBody(n: Pick<Notification, 'event' | 'provider'>, kind: ChangeRequestKind = 'pr'): string {
+  return `${commentMarker(commentKey(n), kind)}\n\n${formatMarkdownPost(n.event)}`;
 }
 
 const INT_SYNTAX = /^[+-]?[0-9]+$/;
 
 /**
- * The change-request number from the `change_request` metadata, as Go's strconv.Atoi reads it (optional sign, base
- * 10, int64 range). Throws with Flux's text.
+ * The change-request number from the `change_request` metadata, as Go's strconv.Atoi (GitHub, Gitea) or ParseInt
+ * (GitLab) reads it (optional sign, base 10, int64 range). Throws with Flux's text.
  */
-export function changeRequestNumber(event: Pick<FluxEvent, 'metadata'>): number {
+export function changeRequestNumber(event: Pick<FluxEvent, 'metadata'>, parser: 'Atoi' | 'ParseInt' = 'Atoi'): number {
   if (!Object.prototype.hasOwnProperty.call(event.metadata, 'change_request')) throw new Error('missing "change_request" metadata key');
   const v = event.metadata['change_request']!;
   const quoted = JSON.stringify(v);
-  if (!INT_SYNTAX.test(v)) throw new Error(`invalid "change_request" metadata value ${quoted}: strconv.Atoi: parsing ${quoted}: invalid syntax`);
+  if (!INT_SYNTAX.test(v)) throw new Error(`invalid "change_request" metadata value ${quoted}: strconv.${parser}: parsing ${quoted}: invalid syntax`);
   const n = BigInt(v);
   if (n > 2n ** 63n - 1n || n < -(2n ** 63n)) {
-    throw new Error(`invalid "change_request" metadata value ${quoted}: strconv.Atoi: parsing ${quoted}: value out of range`);
+    throw new Error(`invalid "change_request" metadata value ${quoted}: strconv.${parser}: parsing ${quoted}: value out of range`);
   }
   return Number(n);
 }

@@ -1,0 +1,132 @@
+// The `azuredevops` provider (spec providers/azuredevops.md): Azure DevOps Git commit statuses with genre `fluxcd[:<summary>]`.
+import { randomUUID } from 'node:crypto';
+import { goJsonString } from '../../api/event.js';
+import { goStatusText } from '../../go/status-text.js';
+import { goPathEscape } from '../../go/url.js';
+import type { HttpResponse } from '../http/client.js';
+import { basicAuth } from '../http/headers.js';
+import { resolveTransport } from '../http/provider.js';
+import type { Transport } from '../http/pool.js';
+import { formatNameAndDescription } from '../labels.js';
+import type { Notification, ParseContext, ProviderSettings, SendContext } from '../types.js';
+import { parseGitAddress, quoteRepositoryId } from './address.js';
+import { commitState, configError, decodeFailure, defineGitProvider, eventCommit, gitCall, gitIdentity, jsonErrorText, parseJson, requireHttpHost, requireStatusId, str, type GitIdentity } from './api.js';
+import { isProgressing } from './revision.js';
+
+export interface AzureDevOpsConfig {
+  /** `https://dev.azure.com/acme` (lower-cased, as the SDK does). */
+  orgUrl: string;
+  project: string;
+  repo: string;
+  authorization: string;
+  /** X-TFS-Session: one id per Herald instance, as the SDK keeps one per process. */
+  session: string;
+  transport: Transport;
+  id: GitIdentity;
+}
+
+function parse(settings: ProviderSettings, ctx: ParseContext): AzureDevOpsConfig {
+  if (settings.token === '') {
+    const where = settings.secretName
+      ? `set 'token' (a personal access token) in secret ${settings.secretName}`
+      : "set spec.secretRef to a Secret with 'token' (a personal access token)";
+    throw configError(settings, `token-less (workload identity) authentication is not supported yet for azuredevops: ${where}`);
+  }
+  const { host, id } = parseGitAddress(settings.address);
+  const parts = id.split('/');
+  if (parts.length !== 4) {
+    throw configError(settings, `invalid repository id ${quoteRepositoryId(id)} (address ${JSON.stringify(settings.address)} must be https://dev.azure.com/<org>/<project>/_git/<repo>)`);
+  }
+  requireHttpHost(settings, host, 'Azure DevOps');
+  const authorization = `Basic ${basicAuth('', settings.token)}`;
+  const session = ctx.runtime.shared('azuredevops-session', () => ({ id: randomUUID(), close: () => undefined })).id;
+  return {
+    orgUrl: `${host}/${parts[0]}`.replace(/\/+$/, '').toLowerCase(),
+    project: parts[1]!,
+    repo: parts[3]!,
+    authorization,
+    session,
+    transport: resolveTransport(settings, ctx, { proxy: true, tls: true }),
+    id: gitIdentity(settings, [authorization.slice('Basic '.length)]),
+  };
+}
+
+/** `succeeded` / `error` (not `failed`), commit-status.md §10. */
+export function azureDevOpsState(severity: string): string {
+  return commitState(severity, { info: 'succeeded', error: 'error' }, 'azure devops');
+}
+
+/** `fluxcd:<summary>` when the metadata has a `summary` key (even empty), else `fluxcd`. */
+export function azureDevOpsGenre(metadata: Record<string, string>): string {
+  return Object.prototype.hasOwnProperty.call(metadata, 'summary') ? `fluxcd:${metadata['summary']}` : 'fluxcd';
+}
+
+/** GitStatus with context, description and state; empty fields omitted. */
+export function azureDevOpsStatusBody(s: { genre: string; name: string; description: string; state: string }): string {
+  const context = [s.genre !== '' ? `"genre":${goJsonString(s.genre)}` : '', s.name !== '' ? `"name":${goJsonString(s.name)}` : ''].filter(Boolean).join(',');
+  const fields = [`"context":{${context}}`];
+  if (s.description !== '') fields.push(`"description":${goJsonString(s.description)}`);
+  if (s.state !== '') fields.push(`"state":${goJsonString(s.state)}`);
+  return `{${fields.join(',')}}`;
+}
+
+const present = (o: unknown, k: string): boolean => typeof o === 'object' && o !== null && (o as Record<string, unknown>)[k] != null;
+
+/** azuredevops.md §9: the first complete status with the same context name and genre decides. */
+export function azureDevOpsDuplicate(statuses: unknown[], s: { genre: string; name: string; description: string; state: string }): boolean {
+  for (const x of statuses) {
+    const ctx = present(x, 'context') ? (x as Record<string, unknown>)['context'] : undefined;
+    if (!ctx || !present(ctx, 'name') || !present(ctx, 'genre') || !present(x, 'state') || !present(x, 'description')) continue;
+    if (str(ctx, 'name') === s.name && str(ctx, 'genre') === s.genre) return str(x, 'state') === s.state && str(x, 'description') === s.description;
+  }
+  return false;
+}
+
+/** The SDK's text for a failed answer (azuredevops.md §10), with the status when the text alone does not say it. */
+export function azureDevOpsFailure(res: HttpResponse): string {
+  if (res.body === '') return `Request returned status: ${res.status} ${goStatusText(res.status)}`.trimEnd();
+  if ((res.headers['content-type'] ?? '').includes('text/plain')) return res.body;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(res.body);
+  } catch {
+    return `${jsonErrorText(res.body)} (status ${res.status})`;
+  }
+  const message = str(doc, 'message') || str((doc as Record<string, unknown> | null)?.['value'], 'message');
+  return message !== '' ? message : `REST call returned status code ${res.status}`;
+}
+
+async function send(n: Notification, c: AzureDevOpsConfig, ctx: SendContext): Promise<void> {
+  const name = requireStatusId(n);
+  if (isProgressing(n.event)) return;
+  const sha = eventCommit(n);
+  const state = azureDevOpsState(n.event.severity);
+  const genre = azureDevOpsGenre(n.event.metadata);
+  const { description } = formatNameAndDescription(n.event);
+  const url = `${c.orgUrl}/${goPathEscape(c.project)}/_apis/git/repositories/${goPathEscape(c.repo)}/commits/${goPathEscape(sha)}/statuses`;
+  const headers = {
+    Authorization: c.authorization,
+    Accept: 'application/json;api-version=6.0',
+    'X-TFS-FedAuthRedirect': 'Suppress',
+    'X-TFS-Session': c.session,
+  };
+  const base = { url, transport: c.transport, signal: ctx.signal, id: c.id, failure: azureDevOpsFailure };
+
+  const listPrefix = 'could not list commit statuses: ';
+  const list = await gitCall({ ...base, method: 'GET', headers, prefix: listPrefix });
+  const doc = list.body === '' ? {} : parseJson(list.body, listPrefix, c.id);
+  const value = (doc as Record<string, unknown> | null)?.['value'] ?? [];
+  if (!Array.isArray(value)) throw decodeFailure(`${listPrefix}json: cannot unmarshal ${typeof value} into Go struct field .value of type []git.GitStatus`, c.id);
+  const status = { genre, name, description, state };
+  if (azureDevOpsDuplicate(value, status)) {
+    ctx.log.debug({ commit: sha, name, genre }, 'azure devops commit status unchanged, not posted');
+    return;
+  }
+  await gitCall({
+    ...base, method: 'POST', prefix: 'could not create commit status: ',
+    headers: { ...headers, 'Content-Type': 'application/json;charset=utf-8' },
+    body: azureDevOpsStatusBody(status),
+  });
+}
+
+export const AzureDevOpsProvider = defineGitProvider<AzureDevOpsConfig>({ type: 'azuredevops', category: 'commit-status', parse, send });
