@@ -5,6 +5,12 @@ import { NatsProvider } from './cloud/nats.js';
 import { GenericProvider } from './generic.js';
 import { GenericHmacProvider } from './generic-hmac.js';
 import { BitbucketServerProvider } from './git/bitbucketserver.js';
+import { AlertmanagerProvider } from './incident/alertmanager.js';
+import { DatadogProvider } from './incident/datadog.js';
+import { GrafanaProvider } from './incident/grafana.js';
+import { IncidentIoProvider } from './incident/incident-io.js';
+import { OpsgenieProvider } from './incident/opsgenie.js';
+import { PagerDutyProvider } from './incident/pagerduty.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -12,6 +18,13 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GenericHmacProvider,
   NatsProvider,
   BitbucketServerProvider,
+  // incident (HTTP): pagerduty, opsgenie, incident.io, alertmanager, grafana, datadog
+  PagerDutyProvider,
+  OpsgenieProvider,
+  IncidentIoProvider,
+  AlertmanagerProvider,
+  GrafanaProvider,
+  DatadogProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));
