@@ -4,7 +4,7 @@ import { maskSecrets } from '../../logger.js';
 import { requestUriCheck } from '../../go/url.js';
 import { basicAuth } from '../http/headers.js';
 import { httpRequest, type HttpResponse } from '../http/client.js';
-import { statusError } from '../http/errors.js';
+import { bodyExcerpt, statusError } from '../http/errors.js';
 import type { HttpExchange } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
 import { ConfigError, DeliveryError, type ProviderSettings } from '../types.js';
@@ -116,6 +116,10 @@ export async function sendExchange(exchange: HttpExchange, opts: ExchangeOptions
     if (err instanceof DeliveryError) throw fail(err);
     throw err;
   }
-  if (res.status < 200 || res.status >= 300) throw fail(opts.statusText ? statusError(res, opts.statusText(res)) : statusError(res));
+  if (res.status < 200 || res.status >= 300) {
+    // Masked before the excerpt is cut, so a value cut in two at the excerpt's end cannot leak its first part.
+    const shown = opts.mask && opts.mask.length > 0 ? { ...res, body: maskSecrets(res.body, opts.mask) } : res;
+    throw fail(statusError(res, opts.statusText ? opts.statusText(shown) : `request failed with status code ${res.status}: ${bodyExcerpt(shown.body)}`));
+  }
   return res;
 }

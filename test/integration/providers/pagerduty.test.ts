@@ -154,6 +154,13 @@ describe('pagerduty: failures', () => {
     }
   });
 
+  it('keeps even a part of the routing key out when a long echo is cut to an excerpt', async () => {
+    const srv = await kit.server({ respond: (r) => ({ status: 400, body: `${'x'.repeat(2048 - 6)}${JSON.parse(r.text).routing_key}` }) });
+    const err = await kit.failure(kit.provider({ address: srv.url, channel: KEY }), [], canonicalEvent('error'));
+    expect(err.message.endsWith('x*****')).toBe(true);
+    expect(err.message).not.toContain(KEY.slice(0, 6));
+  });
+
   it('reports a refused connection as retryable, naming the URL but not the key', async () => {
     const srv = await kit.server();
     const url = srv.url;
