@@ -201,6 +201,17 @@ export function parseGoUrl(rawUrl: string): GoUrl {
   return url;
 }
 
+/** Go's url.Hostname and url.Port of a parsed URL's `host` (`host[:port]`, IPv6 literals in brackets). */
+export function goHostPort(hostPort: string): { hostname: string; port: string } {
+  if (hostPort.startsWith('[')) {
+    const end = hostPort.indexOf(']');
+    const rest = end < 0 ? '' : hostPort.slice(end + 1);
+    return { hostname: hostPort.slice(1, end < 0 ? undefined : end), port: rest.startsWith(':') ? rest.slice(1) : '' };
+  }
+  const colon = hostPort.lastIndexOf(':');
+  return colon < 0 ? { hostname: hostPort, port: '' } : { hostname: hostPort.slice(0, colon), port: hostPort.slice(colon + 1) };
+}
+
 /** Go's url.ParseRequestURI: an absolute URI or an absolute path, no fragment splitting. */
 export function parseGoRequestUri(rawUrl: string): GoUrl {
   try {

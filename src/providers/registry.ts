@@ -11,6 +11,8 @@ import { GrafanaProvider } from './incident/grafana.js';
 import { IncidentIoProvider } from './incident/incident-io.js';
 import { OpsgenieProvider } from './incident/opsgenie.js';
 import { PagerDutyProvider } from './incident/pagerduty.js';
+import { SentryProvider } from './incident/sentry.js';
+import { OtelProvider } from './otel.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -25,6 +27,9 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   AlertmanagerProvider,
   GrafanaProvider,
   DatadogProvider,
+  // Incident and observability SDK types (incident/sentry.ts; otel.ts is a forwarding type)
+  SentryProvider,
+  OtelProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));

@@ -7,6 +7,7 @@ import { httpRequest, type HttpResponse } from '../http/client.js';
 import { bodyExcerpt, statusError } from '../http/errors.js';
 import type { HttpExchange } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
+import { addressSource, maskedDeliveryError } from '../errors.js';
 import { ConfigError, DeliveryError, type ProviderSettings } from '../types.js';
 
 /** `provider <ns>/<name>`, the start of every configuration error. */
@@ -18,11 +19,6 @@ function secretHas(settings: ProviderSettings, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(settings.secretData, key);
 }
 
-/** Where the address came from: the Secret key wins over spec.address (README §4). */
-export function addressSource(settings: ProviderSettings): string {
-  return settings.secretName && secretHas(settings, 'address') ? `secret ${settings.secretName} key 'address'` : 'spec.address';
-}
-
 /**
  * A ConfigError with Flux's text, naming the Provider and where the bad value came from. A Secret `address` is a
  * credential (signed URLs), so it is masked here as well: configuration errors are logged before any masking.
@@ -32,13 +28,18 @@ export function configError(settings: ProviderSettings, fluxText: string, source
   return new ConfigError(maskSecrets(text, settings.sensitive));
 }
 
+/** A ConfigError about the address: `provider <ns>/<name>: spec.address: <Flux's text>` (or the Secret key), masked. */
+export function addressError(settings: ProviderSettings, fluxText: string): ConfigError {
+  return new ConfigError(maskSecrets(`${addressSource(settings)}: ${fluxText}`, settings.sensitive));
+}
+
 /**
  * Go's url.ParseRequestURI check of the address (README §4.4); `fluxText` turns the address and Go's cause into
  * the type's constructor text.
  */
 export function checkAddress(settings: ProviderSettings, fluxText: (address: string, cause: string) => string): string {
   const cause = requestUriCheck(settings.address);
-  if (cause !== undefined) throw configError(settings, fluxText(settings.address, cause), addressSource(settings));
+  if (cause !== undefined) throw addressError(settings, fluxText(settings.address, cause));
   return settings.address;
 }
 
@@ -93,15 +94,8 @@ export interface ExchangeOptions {
  * (providers/README.md §5.2), prefixed as Flux prefixes it.
  */
 export async function sendExchange(exchange: HttpExchange, opts: ExchangeOptions): Promise<HttpResponse> {
-  const fail = (err: DeliveryError): DeliveryError => {
-    const out = err.prefixed(opts.prefix);
-    if (!opts.mask || opts.mask.length === 0) return out;
-    return new DeliveryError(maskSecrets(out.message, opts.mask), {
-      retryable: out.retryable,
-      reason: out.reason,
-      ...(out.retryAfterMs !== undefined ? { retryAfterMs: out.retryAfterMs } : {}),
-    });
-  };
+  const fail = (err: DeliveryError): DeliveryError =>
+    opts.mask && opts.mask.length > 0 ? maskedDeliveryError(err, opts.mask, opts.prefix) : err.prefixed(opts.prefix);
   let res: HttpResponse;
   try {
     res = await httpRequest(exchange.url, {

@@ -9,7 +9,7 @@ import { bodyExcerpt } from '../http/errors.js';
 import { jsonPost, resolveTransport } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
 import { defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
-import { addressSource, configError, requireToken, sendExchange, unixSeconds } from './common.js';
+import { addressError, configError, requireToken, sendExchange, unixSeconds } from './common.js';
 
 export interface DatadogConfig {
   /** `<scheme>://<host>/api/v1/events`. */
@@ -54,7 +54,7 @@ function parse(settings: ProviderSettings, ctx: ParseContext): DatadogConfig {
   const token = requireToken(settings, 'token cannot be empty', 'Datadog API key');
   if (settings.address !== '') {
     const cause = parseUrlError(settings.address);
-    if (cause !== undefined) throw configError(settings, `failed to parse address ${goQuote(settings.address)}: ${cause}`, addressSource(settings));
+    if (cause !== undefined) throw addressError(settings, `failed to parse address ${goQuote(settings.address)}: ${cause}`);
   }
   if (settings.proxy) {
     const cause = parseUrlError(settings.proxy);

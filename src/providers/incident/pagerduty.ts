@@ -6,7 +6,7 @@ import { formatNameAndDescription } from '../labels.js';
 import { jsonPost, resolveTransport, type HttpExchange } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
 import { defineProvider, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
-import { addressSource, checkAddress, configError, rfc3339Seconds, sendExchange } from './common.js';
+import { addressError, checkAddress, configError, rfc3339Seconds, sendExchange } from './common.js';
 
 export interface PagerDutyConfig {
   /** `<scheme>://<host[:port]>` of the address. */
@@ -67,7 +67,7 @@ function parse(settings: ProviderSettings, ctx: ParseContext): PagerDutyConfig {
   // Flux would post to `://` + path for `/v2/enqueue` and fail on every event; Herald refuses the address up front.
   const base = pagerDutyBase(address);
   if (base === undefined) {
-    throw configError(settings, `invalid PagerDuty endpoint URL ${goQuote(address)}: it needs a scheme and a host (https://events.pagerduty.com)`, addressSource(settings));
+    throw addressError(settings, `invalid PagerDuty endpoint URL ${goQuote(address)}: it needs a scheme and a host (https://events.pagerduty.com)`);
   }
   // Flux sends an empty routing key, which PagerDuty always rejects: say so when the Provider loads.
   if (settings.channel === '') throw configError(settings, 'spec.channel (the PagerDuty integration routing key) is empty');

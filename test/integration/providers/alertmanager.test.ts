@@ -93,9 +93,9 @@ describe('alertmanager: construction', () => {
   it('refuses an address that is not a request URI, with Flux\'s text naming the Provider; nothing is sent', async () => {
     const srv = await kit.server();
     expect(await kit.refusedWithoutSending(kit.provider({ address: 'alertmanager.monitoring/api/v2/alerts' }), [], srv))
-      .toContain(`provider apps/ops: invalid Alertmanager URL alertmanager.monitoring/api/v2/alerts: 'parse "alertmanager.monitoring/api/v2/alerts": invalid URI for request' (spec.address)`);
+      .toContain(`provider apps/ops: spec.address: invalid Alertmanager URL alertmanager.monitoring/api/v2/alerts: 'parse "alertmanager.monitoring/api/v2/alerts": invalid URI for request'`);
     expect(await kit.refusedWithoutSending(kit.provider({}), [], srv))
-      .toContain(`provider apps/ops: invalid Alertmanager URL : 'parse "": empty url' (spec.address)`);
+      .toContain(`provider apps/ops: spec.address: invalid Alertmanager URL : 'parse "": empty url'`);
   });
 
   it('reports a Secret with a username but no password, naming Secret and key, and masks its address', () => {
@@ -103,7 +103,7 @@ describe('alertmanager: construction', () => {
     expect(err.message).toContain('secret apps/am');
     expect(err.message).toContain('password');
     const bad = kit.configError(kit.provider({ secretRef: { name: 'am' } }), [kit.secret('am', { address: 'am.example/api?sig=0123456789abcdef', token: 't0ken' })]);
-    expect(bad.message).toContain("(secret apps/am key 'address')");
+    expect(bad.message).toContain("provider apps/ops: secret apps/am key 'address': invalid Alertmanager URL");
     expect(bad.message).not.toContain('0123456789abcdef');
   });
 });

@@ -12,7 +12,7 @@ import { FluxRetryPolicy } from '../../../src/delivery/retry.js';
 import { createDeliveryHandler } from '../../../src/delivery/worker.js';
 import { BitbucketServerProvider } from '../../../src/providers/git/bitbucketserver.js';
 import { resolveProviderSettings } from '../../../src/providers/settings/resolve.js';
-import { testRuntime } from '../../helpers/providers.js';
+import { providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
 import { DeliveryError, type Notification } from '../../../src/providers/types.js';
 import type { AlertEventRecorder, AlertRef, EventReason } from '../../../src/resources/recorder.js';
 import { ResourceStore } from '../../../src/resources/store.js';
@@ -36,23 +36,9 @@ async function fake(opts: Parameters<typeof startFakeBitbucket>[0]): Promise<Fak
   return f;
 }
 
-function providerObj(address: string, extra: Record<string, unknown> = {}): Provider {
-  return {
-    apiVersion: 'notification.toolkit.fluxcd.io/v1beta3',
-    kind: 'Provider',
-    metadata: { name: 'ops', namespace: 'apps', uid: '0c9c2e41-d2f9-4f9f-9c8a-5d2b0f0e7c11' },
-    spec: { type: 'bitbucketserver', address, secretRef: { name: 'bbs-auth' }, ...extra },
-  } as Provider;
-}
-
-function secretObj(name: string, data: Record<string, string>): Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: 'apps', uid: `uid-${name}` },
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)])),
-  };
-}
+const providerObj = (address: string, extra: Record<string, unknown> = {}): Provider =>
+  providerObject('bitbucketserver', { address, secretRef: { name: 'bbs-auth' }, ...extra }, { uid: '0c9c2e41-d2f9-4f9f-9c8a-5d2b0f0e7c11' });
+const secretObj = (name: string, data: Record<string, string>): Secret => secretObject(name, data);
 
 function notification(variant: 'E' | 'I'): Notification {
   const event: FluxEvent = {

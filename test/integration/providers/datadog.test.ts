@@ -96,7 +96,7 @@ describe('datadog: construction', () => {
   it('refuses an address a URL parser rejects (Flux vector 4) and an unparseable proxy, without the key', async () => {
     const srv = await kit.server();
     const bad = await kit.refusedWithoutSending(kit.provider({ address: 'https://bad url :)', secretRef: { name: 'dd' } }), [kit.secret('dd', { token: 'dd-api-key' })], srv);
-    expect(bad).toBe('provider apps/ops: failed to parse address "https://bad url :)": parse "https://bad url :)": invalid port ":)" after host (spec.address)');
+    expect(bad).toBe('provider apps/ops: spec.address: failed to parse address "https://bad url :)": parse "https://bad url :)": invalid port ":)" after host');
     // spec.proxy (deprecated): the Secret's `proxy` key is already checked when the settings are resolved.
     const proxy = kit.configError(kit.provider({ address: srv.url, proxy: 'http://proxy:port', secretRef: { name: 'dd' } }), [kit.secret('dd', { token: 'dd-api-key' })]);
     expect(proxy.message).toBe('provider apps/ops: failed to parse proxy URL "http://proxy:port": parse "http://proxy:port": invalid port ":port" after host');

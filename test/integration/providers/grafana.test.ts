@@ -63,6 +63,6 @@ describe('grafana: construction', () => {
   it('refuses an address that is not a request URI with Flux\'s text (no cause), naming the Provider; nothing is sent', async () => {
     const srv = await kit.server();
     expect(await kit.refusedWithoutSending(kit.provider({ address: 'grafana.example.com/api/annotations' }), [], srv))
-      .toBe('provider apps/ops: invalid Grafana URL grafana.example.com/api/annotations (spec.address)');
+      .toBe('provider apps/ops: spec.address: invalid Grafana URL grafana.example.com/api/annotations');
   });
 });

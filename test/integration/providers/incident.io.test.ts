@@ -67,7 +67,7 @@ describe('incident.io: construction', () => {
   it('refuses a bad address, then an empty token, with Flux\'s texts naming Provider, Secret and key; nothing is sent', async () => {
     const srv = await kit.server();
     expect(await kit.refusedWithoutSending(kit.provider({ address: 'invalid-url', secretRef: { name: 'inc' } }), [kit.secret('inc', { token: 'token' })], srv))
-      .toContain(`provider apps/ops: invalid incident.io alert source URL invalid-url: 'parse "invalid-url": invalid URI for request' (spec.address)`);
+      .toContain(`provider apps/ops: spec.address: invalid incident.io alert source URL invalid-url: 'parse "invalid-url": invalid URI for request'`);
     expect(await kit.refusedWithoutSending(kit.provider({ address: srv.url, secretRef: { name: 'inc' } }), [kit.secret('inc', { token: '' })], srv))
       .toContain("provider apps/ops: empty incident.io API token (secret apps/inc key 'token' is empty)");
     expect(await kit.refusedWithoutSending(kit.provider({ address: srv.url, secretRef: { name: 'inc' } }), [kit.secret('inc', { username: 'u', password: 'p' })], srv))

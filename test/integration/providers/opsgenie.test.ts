@@ -78,7 +78,7 @@ describe('opsgenie: construction', () => {
   it('checks the address first, then the token, with Flux\'s texts naming Provider, Secret and key; nothing is sent', async () => {
     const srv = await kit.server();
     const badAddress = await kit.refusedWithoutSending(kit.provider({ address: 'not a url', secretRef: { name: 'og' } }), [kit.secret('og', {})], srv);
-    expect(badAddress).toContain(`provider apps/ops: invalid Opsgenie hook URL not a url: 'parse "not a url": invalid URI for request' (spec.address)`);
+    expect(badAddress).toContain(`provider apps/ops: spec.address: invalid Opsgenie hook URL not a url: 'parse "not a url": invalid URI for request'`);
 
     expect(await kit.refusedWithoutSending(kit.provider({ address: srv.url, secretRef: { name: 'og' } }), [kit.secret('og', {})], srv))
       .toContain("provider apps/ops: empty Opsgenie apikey/token (secret apps/og has no key 'token')");
@@ -91,7 +91,7 @@ describe('opsgenie: construction', () => {
   it('masks a Secret address in the construction error and names its key', () => {
     const err = kit.configError(kit.provider({ secretRef: { name: 'og' } }), [kit.secret('og', { address: 'api.opsgenie.com/v2/alerts?k=0123456789', token: 'og-key-123' })]);
     expect(err.message).toContain('invalid Opsgenie hook URL');
-    expect(err.message).toContain("(secret apps/og key 'address')");
+    expect(err.message).toContain("provider apps/ops: secret apps/og key 'address': invalid Opsgenie hook URL");
     expect(err.message).not.toContain('0123456789');
     expect(err.message).not.toContain('og-key-123');
   });

@@ -176,21 +176,21 @@ describe('pagerduty: construction', () => {
   it('refuses an address that is not a request URI, with Flux\'s text and the Provider, and sends nothing', async () => {
     const srv = await kit.server();
     const message = await kit.refusedWithoutSending(kit.provider({ address: 'not a url', channel: KEY }), [], srv);
-    expect(message).toContain(`provider apps/ops: invalid PagerDuty endpoint URL "not a url": 'parse "not a url": invalid URI for request' (spec.address)`);
+    expect(message).toContain(`provider apps/ops: spec.address: invalid PagerDuty endpoint URL "not a url": 'parse "not a url": invalid URI for request'`);
     expect(message).not.toContain(KEY);
   });
 
   it('names the Secret key when the bad address comes from the Secret, without printing the address', () => {
     const err = kit.configError(kit.provider({ channel: KEY, secretRef: { name: 'pd' } }), [kit.secret('pd', { address: 'events.example.com/signed-s3cr3t' })]);
     expect(err.message).toContain("invalid PagerDuty endpoint URL");
-    expect(err.message).toContain("(secret apps/pd key 'address')");
+    expect(err.message).toContain("provider apps/ops: secret apps/pd key 'address': invalid PagerDuty endpoint URL");
     expect(err.message).not.toContain('signed-s3cr3t');
   });
 
   it('refuses an address without scheme and host, and an empty routing key', async () => {
     const srv = await kit.server();
     expect(kit.configError(kit.provider({ address: '/v2/enqueue', channel: KEY })).message)
-      .toContain('provider apps/ops: invalid PagerDuty endpoint URL "/v2/enqueue": it needs a scheme and a host');
+      .toContain('provider apps/ops: spec.address: invalid PagerDuty endpoint URL "/v2/enqueue": it needs a scheme and a host');
     expect(await kit.refusedWithoutSending(kit.provider({ address: srv.url }), [], srv))
       .toContain('provider apps/ops: spec.channel (the PagerDuty integration routing key) is empty');
   });

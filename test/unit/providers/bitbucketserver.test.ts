@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { FluxEvent } from '../../../src/api/event.js';
-import type { Provider } from '../../../src/api/provider.js';
+import type { Provider, ProviderSpec } from '../../../src/api/provider.js';
 import type { Secret } from '../../../src/api/secret.js';
 import {
   BitbucketServerProvider,
@@ -15,7 +15,7 @@ import {
 } from '../../../src/providers/git/bitbucketserver.js';
 import { providerDefinition } from '../../../src/providers/registry.js';
 import { resolveProviderSettings } from '../../../src/providers/settings/resolve.js';
-import { testRuntime } from '../../helpers/providers.js';
+import { providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
 import { ConfigError, DeliveryError, type Notification } from '../../../src/providers/types.js';
 import { makeTestPki } from '../../helpers/tls.js';
 
@@ -23,23 +23,9 @@ const H = '9f1c2e3d4b5a69788796a5b4c3d2e1f001234567';
 const log = pino({ level: 'silent' });
 const runtime = testRuntime();
 
-function provider(spec: Record<string, unknown>, name = 'ops'): Provider {
-  return {
-    apiVersion: 'notification.toolkit.fluxcd.io/v1beta3',
-    kind: 'Provider',
-    metadata: { name, namespace: 'apps', uid: '0c9c2e41-d2f9-4f9f-9c8a-5d2b0f0e7c11' },
-    spec: { type: 'bitbucketserver', ...spec },
-  } as Provider;
-}
-
-function secret(name: string, data: Record<string, string>): Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: 'apps', uid: 'u' },
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)])),
-  };
-}
+const provider = (spec: Record<string, unknown>, name = 'ops'): Provider =>
+  providerObject('bitbucketserver', spec as Partial<ProviderSpec>, { name, uid: '0c9c2e41-d2f9-4f9f-9c8a-5d2b0f0e7c11' });
+const secret = (name: string, data: Record<string, string>): Secret => secretObject(name, data);
 
 function parseWith(spec: Record<string, unknown>, data?: Record<string, string>): BitbucketServerConfig {
   const secrets = data ? [secret('bbs-auth', data)] : [];

@@ -9,27 +9,13 @@ import { ConfigError, type ProviderSettings } from '../../../src/providers/types
 import { parseManifests } from '../../../src/resources/manifests.js';
 import { fixtureJson, fixtureText } from '../../helpers/fixtures.js';
 import { makeTestPki } from '../../helpers/tls.js';
+import { providerObject, secretObject, settingsFor } from '../../helpers/providers.js';
 
 const NS = 'apps';
 
-function provider(spec: Partial<ProviderSpec>, name = 'webhook'): Provider {
-  return {
-    apiVersion: 'notification.toolkit.fluxcd.io/v1beta3',
-    kind: 'Provider',
-    metadata: { name, namespace: NS, uid: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f' },
-    spec: { type: 'generic', ...spec } as ProviderSpec,
-  };
-}
-
-function secret(name: string, data: Record<string, string | Buffer>): Secret {
-  const bytes: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries(data)) bytes[k] = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS, uid: `uid-${name}` }, data: bytes };
-}
-
-function resolve(p: Provider, ...secrets: Secret[]): ProviderSettings {
-  return resolveProviderSettings(p, (ns, name) => secrets.find((s) => s.metadata.namespace === ns && s.metadata.name === name));
-}
+const provider = (spec: Partial<ProviderSpec>, name = 'webhook'): Provider => providerObject(spec.type ?? 'generic', spec, { name, namespace: NS });
+const secret = (name: string, data: Record<string, string | Buffer>): Secret => secretObject(name, data, NS);
+const resolve = (p: Provider, ...secrets: Secret[]): ProviderSettings => settingsFor(p, secrets);
 
 function resolveError(p: Provider, ...secrets: Secret[]): Error {
   try {

@@ -1,0 +1,117 @@
+// A/B of the delivery path: this build against another checkout's build (BENCH_BASELINE_ROOT, built), in one run.
+// Each Herald posts every event to the same local webhook; rounds alternate between the two builds so that load
+// from elsewhere on the machine hits both alike. Reports delivered/s and Herald CPU per delivered notification.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import autocannon from 'autocannon';
+import { benchEvent, machine, root, writeSection } from './lib.mjs';
+
+const baseline = process.env.BENCH_BASELINE_ROOT;
+if (!baseline) {
+  console.error('set BENCH_BASELINE_ROOT to a built checkout to compare against (git worktree add /tmp/base <rev> && cd /tmp/base && npm ci && npm run build)');
+  process.exit(2);
+}
+const duration = Number(process.env.BENCH_DURATION ?? 8);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CLK_TCK = 100;
+
+/** User+system CPU seconds of a process, from /proc/<pid>/stat. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Starts `herald serve` from a checkout's dist/ and resolves once its event server answers. */
+async function startHerald(dir, configDir) {
+  const [events, metrics, health] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', 'dist/cli.js', 'serve', '--config-dir', configDir, '--log-level', 'error',
+    '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`], { cwd: dir, stdio: 'ignore' });
+  const url = `http://127.0.0.1:${events}/`;
+  for (let i = 0; i < 100; i++) {
+    // A malformed body is answered 400 without touching any Alert: the server is up.
+    const res = await fetch(url, { method: 'POST', body: '{' }).catch(() => undefined);
+    if (res?.status === 400) return { child, url };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`herald in ${dir} did not start`);
+}
+
+async function main() {
+  let received = 0;
+  const sink = createServer((req, res) => { req.resume(); req.on('end', () => { received++; res.writeHead(200).end(); }); });
+  await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+  const dir = mkdtempSync(path.join(tmpdir(), 'herald-compare-'));
+  writeFileSync(path.join(dir, 'herald.yaml'), `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: hook, namespace: bench }
+spec: { type: generic, address: "http://127.0.0.1:${sink.address().port}/hook" }
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata: { name: all, namespace: bench }
+spec:
+  providerRef: { name: hook }
+  eventSources: [{ kind: Kustomization, name: '*' }]
+`);
+  const builds = { current: root, baseline: path.resolve(baseline) };
+  const procs = {};
+  for (const [name, d] of Object.entries(builds)) {
+    procs[name] = await startHerald(d, dir);
+  }
+  const body = benchEvent('bench');
+  const results = { current: [], baseline: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 === 0 ? ['baseline', 'current'] : ['current', 'baseline']) {
+      const { child, url } = procs[name];
+      received = 0;
+      const cpu0 = cpuSeconds(child.pid);
+      const t0 = Date.now();
+      const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, idReplacement: true, duration, connections });
+      const accepted = r['2xx'];
+      const deadline = Date.now() + 60_000;
+      while (received < accepted && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      const seconds = (Date.now() - t0) / 1000;
+      const cpu = cpuSeconds(child.pid) - cpu0;
+      results[name].push({ delivered: received, perSecond: received / seconds, cpuMs: (cpu * 1000) / Math.max(received, 1), accepted });
+      console.log(`${name} round ${round + 1}: ${received} delivered of ${accepted} accepted, ${(received / seconds).toFixed(0)}/s, ${((cpu * 1000) / received).toFixed(3)} ms CPU each`);
+    }
+  }
+  for (const { child } of Object.values(procs)) child.kill('SIGTERM');
+  sink.close();
+  rmSync(dir, { recursive: true, force: true });
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const row = (name) => {
+    const r = results[name];
+    return `| ${name} | ${median(r.map((x) => x.perSecond)).toFixed(0)} | ${r.map((x) => x.perSecond.toFixed(0)).join(' / ')} | ${median(r.map((x) => x.cpuMs)).toFixed(3)} |`;
+  };
+  const ratio = median(results.current.map((x) => x.perSecond)) / median(results.baseline.map((x) => x.perSecond));
+  const cpuRatio = median(results.current.map((x) => x.cpuMs)) / median(results.baseline.map((x) => x.cpuMs));
+  const md = `## Delivery path A/B (provider kit)
+
+Machine: ${machine()}. Command: \`BENCH_BASELINE_ROOT=<built checkout> node bench/compare.mjs\` (${rounds} alternating rounds of ${duration} s per build, ${connections} connections; one Alert, one generic Provider posting to a webhook in the bench process; Herald with \`--log-level error\` and the image's \`--max-semi-space-size=4\`; delivered/s = webhook requests ÷ time from the start of a round until every accepted event arrived). Baseline: ${process.env.BENCH_BASELINE_LABEL ?? builds.baseline}.
+
+| build | delivered/s (median) | per round | Herald CPU ms per delivery (median) |
+| --- | ---: | ---: | ---: |
+${row('baseline')}
+${row('current')}
+
+- current / baseline delivered/s: **${(ratio * 100).toFixed(0)}%**; CPU per delivery: **${(cpuRatio * 100).toFixed(0)}%** of the baseline's.
+`;
+  console.log(md);
+  if (process.env.BENCH_WRITE !== '0') writeSection('compare', md);
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
