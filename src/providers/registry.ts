@@ -5,6 +5,12 @@ import { NatsProvider } from './cloud/nats.js';
 import { GenericProvider } from './generic.js';
 import { GenericHmacProvider } from './generic-hmac.js';
 import { BitbucketServerProvider } from './git/bitbucketserver.js';
+import { AlertmanagerProvider } from './incident/alertmanager.js';
+import { DatadogProvider } from './incident/datadog.js';
+import { GrafanaProvider } from './incident/grafana.js';
+import { IncidentIoProvider } from './incident/incident-io.js';
+import { OpsgenieProvider } from './incident/opsgenie.js';
+import { PagerDutyProvider } from './incident/pagerduty.js';
 import { SentryProvider } from './incident/sentry.js';
 import { OtelProvider } from './otel.js';
 import { DiscordProvider } from './chat/discord.js';
@@ -27,6 +33,13 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GenericHmacProvider,
   NatsProvider,
   BitbucketServerProvider,
+  // incident (HTTP): pagerduty, opsgenie, incident.io, alertmanager, grafana, datadog
+  PagerDutyProvider,
+  OpsgenieProvider,
+  IncidentIoProvider,
+  AlertmanagerProvider,
+  GrafanaProvider,
+  DatadogProvider,
   // Incident and observability SDK types (incident/sentry.ts; otel.ts is a forwarding type)
   SentryProvider,
   OtelProvider,

@@ -12,7 +12,8 @@ function readmeTypes(): string[] {
   const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
   const line = readme.split('\n').find((l) => l.startsWith('Provider types implemented:'));
   expect(line, 'README has a "Provider types implemented:" line').toBeDefined();
-  return [...line!.split('.')[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).sort();
+  // The sentence ends at a '.' followed by a space or the line's end: type names such as `incident.io` hold dots.
+  return [...line!.split(/\.(?:\s|$)/)[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).sort();
 }
 
 describe('provider registry', () => {
