@@ -5,6 +5,10 @@ import { NatsProvider } from './cloud/nats.js';
 import { GenericProvider } from './generic.js';
 import { GenericHmacProvider } from './generic-hmac.js';
 import { BitbucketServerProvider } from './git/bitbucketserver.js';
+// GitHub family (github-client.ts, github-app.ts)
+import { GitHubProvider } from './git/github.js';
+import { GitHubDispatchProvider } from './git/githubdispatch.js';
+import { GitHubPullRequestCommentProvider } from './git/githubpullrequestcomment.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -12,6 +16,10 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GenericHmacProvider,
   NatsProvider,
   BitbucketServerProvider,
+  // GitHub family
+  GitHubProvider,
+  GitHubDispatchProvider,
+  GitHubPullRequestCommentProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));
