@@ -1,12 +1,16 @@
 // What the three GitHub types share (github.md §3-§5, §8): owner/repo and API base from the address, the token or
 // GitHub App credentials, the REST call with go-github's headers and error text.
-import { goEscape } from '../../go/url.js';
+import { goEscape, goEscapedPath, parseGoUrl } from '../../go/url.js';
 import { maskSecrets } from '../../logger.js';
 import { httpRequest, type HttpResponse } from '../http/client.js';
 import { bodyExcerpt, statusError } from '../http/errors.js';
 import type { Transport } from '../http/pool.js';
 import { resolveTransport } from '../http/provider.js';
-import { ConfigError, DeliveryError, type ParseContext, type ProviderSettings, type SecretKey } from '../types.js';
+import type { ProviderType } from '../../api/provider.js';
+import {
+  ConfigError, defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderCategory, type ProviderDefinition, type ProviderSettings,
+  type SecretKey, type SendContext,
+} from '../types.js';
 import { parseGitAddress } from './address.js';
 import { githubAppTokenCache, parseGitHubApp, type GitHubApp, type GitHubAppTokenCache } from './github-app.js';
 
@@ -33,12 +37,12 @@ export interface GitHubRepository {
   dotcom: boolean;
 }
 
-/** go-github's WithEnterpriseURLs: append `/`, then `api/v3/` unless the URL already is an API root. */
+/** go-github's WithEnterpriseURLs: append `/`, then `api/v3/` unless the URL already is an API root (host case kept). */
 export function enterpriseApiBase(base: string): string {
-  const u = new URL(base);
-  if (!u.pathname.endsWith('/')) u.pathname += '/';
-  if (!u.pathname.endsWith('/api/v3/') && !u.hostname.startsWith('api.') && !u.hostname.includes('.api.')) u.pathname += 'api/v3/';
-  return u.href;
+  const u = parseGoUrl(base);
+  let path = u.path.endsWith('/') ? u.path : `${u.path}/`;
+  if (!path.endsWith('/api/v3/') && !u.host.startsWith('api.') && !u.host.includes('.api.')) path += 'api/v3/';
+  return `${u.scheme}://${u.host}${goEscapedPath({ path, rawPath: '' })}`;
 }
 
 /**
@@ -260,4 +264,29 @@ export function repoUrl(repository: GitHubRepository, rest: string): string {
 /** Each `/`-separated segment path-escaped, as go-github's PathEscape of a ref. */
 export function escapeRef(ref: string): string {
   return ref.split('/').map((s) => goEscape(s, 'path').replace(/;/g, '%3B').replace(/,/g, '%2C')).join('/');
+}
+
+/**
+ * A GitHub type: the shared Secret keys, the Provider's proxy and TLS (certSecretRef; for `github` also the secretRef's
+ * TLS, resolved into the settings), the client parsed once per Provider version and released with it.
+ */
+export function defineGitHubProvider<C extends GitHubClient>(spec: {
+  type: ProviderType;
+  category: ProviderCategory;
+  /** What the type checks before the client is parsed (throws ConfigError). */
+  check?(settings: ProviderSettings): void;
+  send(n: Notification, config: C, ctx: SendContext): Promise<void>;
+}): ProviderDefinition<C> {
+  return defineProvider<C>({
+    type: spec.type,
+    category: spec.category,
+    secretKeys: GITHUB_SECRET_KEYS,
+    transport: { proxy: true, tls: true },
+    parse(settings, ctx) {
+      spec.check?.(settings);
+      return parseGitHubClient(settings, ctx) as C;
+    },
+    send: spec.send,
+    close: async (config) => releaseGitHubClient(config),
+  });
 }

@@ -1,10 +1,9 @@
 // The `github` provider (spec providers/github.md): a commit status on the event's commit, unless the latest status
 // with the same context already says the same.
 import { formatNameAndDescription } from '../labels.js';
-import { defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
+import { DeliveryError, type Notification, type SendContext } from '../types.js';
 import {
-  escapeRef, githubCall, githubJson, githubJsonString, githubToken, GITHUB_SECRET_KEYS, parseGitHubClient, releaseGitHubClient, repoUrl,
-  type GitHubClient,
+  defineGitHubProvider, escapeRef, githubCall, githubJson, githubJsonString, githubToken, repoUrl, type GitHubClient,
 } from './github-client.js';
 import { eventRevision, isProgressing, parseRevision } from './revision.js';
 
@@ -32,10 +31,6 @@ export function isDuplicateStatus(listed: unknown, s: GitHubStatus): boolean {
     if (context === s.context) return state === s.state && description === s.description;
   }
   return false;
-}
-
-function parse(settings: ProviderSettings, ctx: ParseContext): GitHubClient {
-  return parseGitHubClient(settings, ctx);
 }
 
 async function send(n: Notification, client: GitHubClient, ctx: SendContext): Promise<void> {
@@ -74,12 +69,4 @@ async function send(n: Notification, client: GitHubClient, ctx: SendContext): Pr
   }, sensitive);
 }
 
-export const GitHubProvider = defineProvider<GitHubClient>({
-  type: 'github',
-  category: 'commit-status',
-  secretKeys: GITHUB_SECRET_KEYS,
-  transport: { proxy: true, tls: true },
-  parse,
-  send,
-  close: async (client) => releaseGitHubClient(client),
-});
+export const GitHubProvider = defineGitHubProvider<GitHubClient>({ type: 'github', category: 'commit-status', send });

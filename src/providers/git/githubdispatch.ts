@@ -1,20 +1,14 @@
 // The `githubdispatch` provider (spec providers/githubdispatch.md): every event becomes a repository_dispatch whose
 // event_type is `<Kind>/<name>.<namespace>` and whose client_payload is the event.
 import { encodeEvent } from '../../api/event.js';
-import { defineProvider, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
-import {
-  githubCall, githubJsonString, githubToken, GITHUB_SECRET_KEYS, parseGitHubClient, releaseGitHubClient, repoUrl, type GitHubClient,
-} from './github-client.js';
+import type { Notification, SendContext } from '../types.js';
+import { defineGitHubProvider, githubCall, githubJsonString, githubToken, repoUrl, type GitHubClient } from './github-client.js';
 import type { FluxEvent } from '../../api/event.js';
 
 /** The dispatch body: `event_type` unescaped as go-github writes it, the event as Flux marshals it, trailing newline. */
 export function dispatchBody(event: FluxEvent): string {
   const o = event.involvedObject;
   return `{"event_type":${githubJsonString(`${o.kind}/${o.name}.${o.namespace}`)},"client_payload":${encodeEvent(event)}}\n`;
-}
-
-function parse(settings: ProviderSettings, ctx: ParseContext): GitHubClient {
-  return parseGitHubClient(settings, ctx);
 }
 
 async function send(n: Notification, client: GitHubClient, ctx: SendContext): Promise<void> {
@@ -24,12 +18,4 @@ async function send(n: Notification, client: GitHubClient, ctx: SendContext): Pr
   }, [token]);
 }
 
-export const GitHubDispatchProvider = defineProvider<GitHubClient>({
-  type: 'githubdispatch',
-  category: 'forwarding',
-  secretKeys: GITHUB_SECRET_KEYS,
-  transport: { proxy: true, tls: true },
-  parse,
-  send,
-  close: async (client) => releaseGitHubClient(client),
-});
+export const GitHubDispatchProvider = defineGitHubProvider<GitHubClient>({ type: 'githubdispatch', category: 'forwarding', send });

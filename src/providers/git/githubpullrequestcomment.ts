@@ -1,9 +1,9 @@
 // The `githubpullrequestcomment` provider (spec providers/githubpullrequestcomment.md): one comment per (Provider,
 // object) on the pull request of the event's change_request, edited in place by later events.
-import { ConfigError, defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
+import { ConfigError, DeliveryError, type Notification, type ProviderSettings, type SendContext } from '../types.js';
 import { changeRequestNumber, commentBody, commentKey, commentMarker, findOwnComment } from './comment.js';
 import {
-  githubCall, githubJson, githubJsonString, githubToken, GITHUB_SECRET_KEYS, parseGitHubClient, releaseGitHubClient, repoUrl, type GitHubClient,
+  defineGitHubProvider, githubCall, githubJson, githubJsonString, githubToken, repoUrl, type GitHubClient,
 } from './github-client.js';
 
 export interface GitHubCommentConfig extends GitHubClient {
@@ -31,10 +31,10 @@ function listedComments(listed: unknown): { id: number | string; author: string;
   return out;
 }
 
-function parse(settings: ProviderSettings, ctx: ParseContext): GitHubCommentConfig {
+/** Flux checks the Provider UID (part of the comment key) before the client. */
+function check(settings: ProviderSettings): void {
   const m = settings.provider.metadata;
   if (!m.uid) throw new ConfigError(`provider ${m.namespace}/${m.name}: provider UID cannot be empty (it is part of the comment key)`);
-  return parseGitHubClient(settings, ctx);
 }
 
 /** Whose comments are Flux's: the App's bot (`<slug>[bot]`) or the token's user. */
@@ -82,12 +82,6 @@ async function send(n: Notification, config: GitHubCommentConfig, ctx: SendConte
   }, sensitive);
 }
 
-export const GitHubPullRequestCommentProvider = defineProvider<GitHubCommentConfig>({
-  type: 'githubpullrequestcomment',
-  category: 'change-request',
-  secretKeys: GITHUB_SECRET_KEYS,
-  transport: { proxy: true, tls: true },
-  parse,
-  send,
-  close: async (config) => releaseGitHubClient(config),
+export const GitHubPullRequestCommentProvider = defineGitHubProvider<GitHubCommentConfig>({
+  type: 'githubpullrequestcomment', category: 'change-request', check, send,
 });

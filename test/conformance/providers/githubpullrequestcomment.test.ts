@@ -1,22 +1,9 @@
 // githubpullrequestcomment held to the provider conformance suite (spec providers/githubpullrequestcomment.md §7):
 // who am I, list the PR's comments, then create or edit Flux's one.
-import type { FluxEvent } from '../../../src/api/event.js';
 import type { RecordedRequest, ScriptedResponse } from '../../helpers/recording-server.js';
-import { canonicalEvent, CANONICAL } from '../../helpers/providers.js';
+import { gitVariant } from '../../helpers/git-events.js';
+import { CANONICAL } from '../../helpers/providers.js';
 import { describeProviderConformance } from '../../helpers/provider-conformance.js';
-
-function withChangeRequest(e: FluxEvent): FluxEvent {
-  e.metadata = { ...e.metadata, change_request: '42' };
-  return e;
-}
-
-/** Variant I0+CR: a plain successful reconciliation on pull request 42. */
-function variantI0(): FluxEvent {
-  const e = canonicalEvent('info');
-  e.reason = 'ReconciliationSucceeded';
-  e.message = 'Reconciliation finished in 4s, next run in 10m0s';
-  return withChangeRequest(e);
-}
 
 const marker = `<!-- flux-pr-comment-key:${CANONICAL.provider.uid}/Kustomization/apps/webapp -->`;
 const json = (body: unknown): ScriptedResponse => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -41,6 +28,7 @@ describeProviderConformance({
   type: 'githubpullrequestcomment',
   target: (url) => ({ spec: { address: `${url}/acme/webapp` }, secret: { token: 'ghp_exampletoken' } }),
   vectors: 'githubpullrequestcomment',
-  events: { error: withChangeRequest(canonicalEvent('error')), info: variantI0() },
+  // Variants E+CR and I0+CR of commit-status.md §2.1, on pull request 42.
+  events: { error: gitVariant('E', '42'), info: gitVariant('I0', '42') },
   ok,
 });

@@ -17,7 +17,7 @@ import { appJwt, GitHubAppTokenCache, parseGitHubApp } from '../../../src/provid
 import { isDuplicateStatus } from '../../../src/providers/git/github.js';
 import { startFakeGitHub, type FakeGitHub } from '../../helpers/fake-github.js';
 import { startProxy } from '../../helpers/proxy.js';
-import { deliveryFailure, testRuntime } from '../../helpers/providers.js';
+import { deliveryFailure, providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
 
 const H = '9f1c2e3d4b5a69788796a5b4c3d2e1f001234567';
 const TOKEN = 'ghp_exampletoken';
@@ -50,22 +50,10 @@ async function fake(opts: Parameters<typeof startFakeGitHub>[0] = { tokens: { [T
 type GitHubType = 'github' | 'githubdispatch' | 'githubpullrequestcomment';
 
 function providerObj(type: GitHubType, address: string, extra: Partial<ProviderSpec> = {}, name = 'ops', uid = UID): Provider {
-  return {
-    apiVersion: 'notification.toolkit.fluxcd.io/v1beta3',
-    kind: 'Provider',
-    metadata: { name, namespace: 'apps', uid },
-    spec: { type, address, secretRef: { name: 'gh-auth' }, ...extra },
-  } as Provider;
+  return providerObject(type, { address, secretRef: { name: 'gh-auth' }, ...extra }, { name, uid });
 }
 
-function secretObj(name: string, data: Record<string, string>): Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: 'apps', uid: `uid-${name}` },
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)])),
-  };
-}
+const secretObj = (name: string, data: Record<string, string>): Secret => secretObject(name, data);
 
 type Variant = 'E' | 'I' | 'I0';
 
@@ -132,7 +120,7 @@ describe('address and API base (github.md §3)', () => {
     ['https://api.ghe.example.com/acme/webapp', 'acme', 'webapp', 'https://api.ghe.example.com/'],
     ['https://x.api.ghe.example.com/acme/webapp', 'acme', 'webapp', 'https://x.api.ghe.example.com/'],
     ['ssh://git@github.com:22/acme/webapp', 'acme', 'webapp', 'https://github.com:22/api/v3/'],
-    ['https://GitHub.com/acme/webapp', 'acme', 'webapp', 'https://github.com/api/v3/'],
+    ['https://GitHub.com/acme/webapp', 'acme', 'webapp', 'https://GitHub.com/api/v3/'],
     ['https://foobar.com/foo/bar', 'foo', 'bar', 'https://foobar.com/api/v3/'],
   ])('%s → %s / %s at %s', (address, owner, repo, apiBase) => {
     expect(parseGitHubRepository(address)).toMatchObject({ owner, repo, apiBase });
