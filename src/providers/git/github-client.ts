@@ -71,9 +71,8 @@ export type GitHubAuth = { kind: 'token'; token: string } | { kind: 'app'; app: 
 export interface GitHubClient {
   repository: GitHubRepository;
   auth: GitHubAuth;
-  /** `ns/name` of the Provider and its Secret, for errors. */
+  /** `ns/name` of the Provider, for logs. */
   provider: string;
-  secret?: string;
   /** The transport of the repository API calls: the Provider's proxy, and its TLS except on api.github.com. */
   api: Transport;
   /** The transport of the App token calls (proxy and TLS), only with App auth. */
@@ -100,6 +99,7 @@ export function parseGitHubClient(settings: ProviderSettings, ctx: ParseContext)
   } else {
     auth = { kind: 'app', app: parseGitHubApp(settings.secretData, where) };
   }
+  if (settings.address === '') throw new ConfigError(`provider ${provider}: no address: set spec.address (or the Secret's 'address') to the repository URL`);
   let repository: GitHubRepository;
   try {
     repository = parseGitHubRepository(settings.address);
@@ -115,7 +115,6 @@ export function parseGitHubClient(settings: ProviderSettings, ctx: ParseContext)
     provider,
     api: resolveTransport(settings, ctx, { proxy: true, tls: !repository.dotcom }),
   };
-  if (settings.secretName) client.secret = settings.secretName;
   if (auth.kind === 'app') {
     client.appTransport = resolveTransport(settings, ctx);
     client.tokens = githubAppTokenCache(ctx);

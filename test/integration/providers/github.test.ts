@@ -280,6 +280,7 @@ describe('configuration errors name the Provider, the Secret and the key', () =>
     expect(configError(providerObj(type, 'https://github.com/acme/webapp'), secret({ token: '' })))
       .toBe("provider apps/ops: secret apps/gh-auth: github token or github app details must be specified (the Secret has no non-empty 'token' and no 'githubAppID')");
     expect(configError(providerObj(type, 'acme/webapp'), secret({ token: TOKEN }))).toContain('which is not http(s)');
+    expect(configError(providerObj(type, ''), secret({ token: TOKEN }))).toBe("provider apps/ops: no address: set spec.address (or the Secret's 'address') to the repository URL");
   });
 
   it('GitHub App keys are validated in Flux\'s order (TestNewGithubProvider)', () => {
