@@ -124,6 +124,7 @@ export class GitHubAppTokenCache implements SharedResource {
   /** Exchanges made (for tests and debugging). */
   exchanges = 0;
 
+  /** `now` decides when a token is renewed (tests move it); the JWT always uses the real clock. */
   constructor(private readonly now: () => number = Date.now) {}
 
   async token(app: GitHubApp, req: TokenRequest): Promise<AppToken> {
@@ -142,7 +143,7 @@ export class GitHubAppTokenCache implements SharedResource {
   private async exchange(app: GitHubApp, req: TokenRequest, key: string): Promise<AppToken> {
     this.exchanges++;
     const fetchedAt = this.now();
-    const result = await fetchInstallationToken(app, req, fetchedAt);
+    const result = await fetchInstallationToken(app, req);
     const expires = Date.parse(result.expiresAt);
     if (Number.isFinite(expires) && expires > fetchedAt) {
       const renewAt = fetchedAt + Math.min(0.8 * (expires - fetchedAt), MAX_TOKEN_AGE_MS);
@@ -189,8 +190,8 @@ function jsonField(res: HttpResponse, field: string): unknown {
 }
 
 /** The exchange of github.md §4.2: App slug when asked, installation by owner when no ID, then the access token. */
-async function fetchInstallationToken(app: GitHubApp, req: TokenRequest, nowMs: number): Promise<AppToken & { expiresAt: string }> {
-  const jwt = appJwt(app, nowMs);
+async function fetchInstallationToken(app: GitHubApp, req: TokenRequest): Promise<AppToken & { expiresAt: string }> {
+  const jwt = appJwt(app);
   const base = app.baseUrl;
   let slug: string | undefined;
   if (req.reflectSlug) {

@@ -488,6 +488,26 @@ describe('GitHub App authentication', () => {
     transport.release();
   });
 
+  it('keeps a token for 80 % of its lifetime, at most an hour (fluxcd/pkg cache rules)', async () => {
+    for (const [lifetimeMs, stillCached, renewed] of [[10 * 60_000, 7 * 60_000, 8.1 * 60_000], [8 * 3_600_000, 59 * 60_000, 61 * 60_000]] as const) {
+      const gh = await fake({ app: { ...app, tokenLifetimeMs: lifetimeMs } });
+      let offset = 0;
+      const cache = new GitHubAppTokenCache(() => Date.now() + offset);
+      const parsed = parseGitHubApp(appSecret(gh)[0]!.data, 'x');
+      const rt = freshRuntime();
+      const req = { transport: rt.http.transport({ tls: { ca: gh.pki.ca } }), signal: AbortSignal.timeout(5000), reflectSlug: false };
+      const first = await cache.token(parsed, req);
+      offset = stillCached;
+      expect(await cache.token(parsed, req)).toEqual(first);
+      offset = renewed;
+      const second = await cache.token(parsed, req);
+      expect(second.token).not.toBe(first.token);
+      expect([cache.exchanges, gh.issued.length]).toEqual([2, 2]);
+      expect(gh.violations).toEqual([]);
+      req.transport.release();
+    }
+  });
+
   it('finds the installation by owner: organization first, then user; both failing is one two-line error', async () => {
     const gh = await fake({ app });
     const rt = freshRuntime();
