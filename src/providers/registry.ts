@@ -26,6 +26,10 @@ import { GiteaProvider } from './git/gitea.js';
 import { GiteaPullRequestCommentProvider } from './git/giteapullrequestcomment.js';
 import { GitLabProvider } from './git/gitlab.js';
 import { GitLabMergeRequestCommentProvider } from './git/gitlabmergerequestcomment.js';
+// GitHub family (github-client.ts, github-app.ts)
+import { GitHubProvider } from './git/github.js';
+import { GitHubDispatchProvider } from './git/githubdispatch.js';
+import { GitHubPullRequestCommentProvider } from './git/githubpullrequestcomment.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -57,6 +61,10 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GiteaPullRequestCommentProvider,
   BitbucketProvider,
   AzureDevOpsProvider,
+  // GitHub family
+  GitHubProvider,
+  GitHubDispatchProvider,
+  GitHubPullRequestCommentProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));
