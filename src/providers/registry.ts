@@ -26,6 +26,12 @@ import { GiteaProvider } from './git/gitea.js';
 import { GiteaPullRequestCommentProvider } from './git/giteapullrequestcomment.js';
 import { GitLabProvider } from './git/gitlab.js';
 import { GitLabMergeRequestCommentProvider } from './git/gitlabmergerequestcomment.js';
+// chat (telegram, lark, matrix, zulip, zoom)
+import { LarkProvider } from './chat/lark.js';
+import { MatrixProvider } from './chat/matrix.js';
+import { TelegramProvider } from './chat/telegram.js';
+import { ZoomProvider } from './chat/zoom.js';
+import { ZulipProvider } from './chat/zulip.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -57,6 +63,12 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GiteaPullRequestCommentProvider,
   BitbucketProvider,
   AzureDevOpsProvider,
+  // chat (telegram, lark, matrix, zulip, zoom)
+  TelegramProvider,
+  LarkProvider,
+  MatrixProvider,
+  ZulipProvider,
+  ZoomProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));
