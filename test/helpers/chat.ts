@@ -5,7 +5,8 @@ import type { Provider } from '../../src/api/provider.js';
 import type { Secret } from '../../src/api/secret.js';
 import type { ProviderRuntime } from '../../src/providers/runtime.js';
 import { ConfigError } from '../../src/providers/types.js';
-import { parseProvider } from './providers.js';
+import { canonicalEvent, deliverOnce, parseProvider, secretObject } from './providers.js';
+import { startProxy } from './proxy.js';
 
 /** The event of Flux's chat notifier tests: GitRepository gitops-system/webapp, info, message `message`. */
 export function upstreamChatEvent(metadata: Record<string, string> = { test: 'metadata' }, severity = 'info'): FluxEvent {
@@ -30,4 +31,19 @@ export function configErrorOf(runtime: ProviderRuntime, p: Provider, secrets: Se
     return (err as Error).message;
   }
   throw new Error('expected a configuration error');
+}
+
+/**
+ * Sends the canonical event once with a proxySecretRef to a real recording proxy added to the Provider; returns how
+ * many times the proxy was used (0 for a type that does not apply the Provider proxy).
+ */
+export async function proxyUses(runtime: ProviderRuntime, p: Provider, secrets: Secret[]): Promise<number> {
+  const proxy = await startProxy();
+  try {
+    const withProxy: Provider = { ...p, spec: { ...p.spec, proxySecretRef: { name: 'chat-proxy' } } };
+    await deliverOnce(runtime, withProxy, [...secrets, secretObject('chat-proxy', { address: proxy.url })], canonicalEvent());
+    return proxy.used.length;
+  } finally {
+    await proxy.close();
+  }
 }

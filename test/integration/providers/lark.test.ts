@@ -1,10 +1,9 @@
 // lark against a real local webhook: the card field by field, info vs error, metadata, Lark's 200-with-error-code reply.
 import { describe, expect, it } from 'vitest';
 import { maskError } from '../../../src/providers/masking.js';
-import { configErrorOf, upstreamChatEvent } from '../../helpers/chat.js';
+import { configErrorOf, proxyUses, upstreamChatEvent } from '../../helpers/chat.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 import { canonicalEvent, deliverOnce, deliveryFailure, providerObject, secretObject, settingsFor, testRuntime } from '../../helpers/providers.js';
-import { startProxy } from '../../helpers/proxy.js';
 import { startRecordingServer, type ScriptedResponse } from '../../helpers/recording-server.js';
 import { makeTestPki } from '../../helpers/tls.js';
 
@@ -73,10 +72,7 @@ describe('lark: the card', () => {
 
   it('applies neither proxySecretRef nor certSecretRef, as Flux', async () => {
     const { srv, p, secrets } = await lark();
-    const proxy = track(await startProxy());
-    const withProxy = providerObject('lark', { ...p.spec, proxySecretRef: { name: 'px' } });
-    await deliverOnce(runtime, withProxy, [...secrets, secretObject('px', { address: proxy.url })], canonicalEvent());
-    expect(proxy.used).toEqual([]);
+    expect(await proxyUses(runtime, p, secrets)).toBe(0);
     expect(srv.requests).toHaveLength(1);
 
     const pki = makeTestPki();

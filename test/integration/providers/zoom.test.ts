@@ -1,10 +1,9 @@
 // zoom against a real local webhook: format=full, the raw token, head/body/fields, info vs error, configuration errors.
 import { describe, expect, it } from 'vitest';
 import { zoomBody, zoomWebhookUrl } from '../../../src/providers/chat/zoom.js';
-import { configErrorOf, upstreamChatEvent } from '../../helpers/chat.js';
+import { configErrorOf, proxyUses, upstreamChatEvent } from '../../helpers/chat.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 import { canonicalEvent, deliverOnce, deliveryFailure, providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
-import { startProxy } from '../../helpers/proxy.js';
 import { startRecordingServer, type ScriptedResponse } from '../../helpers/recording-server.js';
 
 const track = closeAfterEach();
@@ -58,10 +57,7 @@ describe('zoom: the request', () => {
 
   it('applies the Provider proxy', async () => {
     const { srv, p, secrets } = await zoom();
-    const proxy = track(await startProxy());
-    const withProxy = providerObject('zoom', { ...p.spec, proxySecretRef: { name: 'px' } });
-    await deliverOnce(runtime, withProxy, [...secrets, secretObject('px', { address: proxy.url })], canonicalEvent());
-    expect(proxy.used).toHaveLength(1);
+    expect(await proxyUses(runtime, p, secrets)).toBe(1);
     expect(srv.requests).toHaveLength(1);
   });
 

@@ -2,11 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { goEncodeQuery, goQueryEscape } from '../../../src/go/query.js';
 import { splitZulipChannel, zulipMessagesUrl } from '../../../src/providers/chat/zulip.js';
-import { configErrorOf } from '../../helpers/chat.js';
+import { configErrorOf, proxyUses } from '../../helpers/chat.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 import { decodeEvent } from '../../../src/api/event.js';
 import { canonicalEvent, deliverOnce, deliveryFailure, providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
-import { startProxy } from '../../helpers/proxy.js';
 import { startRecordingServer, type ScriptedResponse } from '../../helpers/recording-server.js';
 
 const track = closeAfterEach();
@@ -69,10 +68,7 @@ describe('zulip: the request', () => {
 
   it('applies the Provider proxy', async () => {
     const { srv, p, secrets } = await zulip();
-    const proxy = track(await startProxy());
-    const withProxy = providerObject('zulip', { ...p.spec, proxySecretRef: { name: 'px' } });
-    await deliverOnce(runtime, withProxy, [...secrets, secretObject('px', { address: proxy.url })], canonicalEvent());
-    expect(proxy.used).toHaveLength(1);
+    expect(await proxyUses(runtime, p, secrets)).toBe(1);
     expect(srv.requests).toHaveLength(1);
   });
 
