@@ -5,9 +5,9 @@ import { bodyExcerpt } from '../http/errors.js';
 import type { HttpResponse } from '../http/client.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { addressSource } from '../errors.js';
 import { ConfigError, DeliveryError } from '../types.js';
 import { alertEmoji } from './alert-emoji.js';
-import { providerLabel } from './config-context.js';
 
 export interface LarkConfig {
   url: string;
@@ -62,7 +62,7 @@ export const LarkProvider = defineHttpProvider<LarkConfig>({
   parse(settings) {
     // Flux's text (reusing Slack's wording, without the cause), prefixed with the Provider.
     if (requestUriCheck(settings.address) !== undefined) {
-      throw new ConfigError(`${providerLabel(settings)}: invalid Slack hook URL ${settings.address}`);
+      throw new ConfigError(`${addressSource(settings)}: invalid Slack hook URL ${settings.address}`);
     }
     return { url: settings.address };
   },

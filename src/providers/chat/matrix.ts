@@ -4,6 +4,7 @@ import { encodeEvent, goJsonString, type FluxEvent } from '../../api/event.js';
 import { requestUriCheck } from '../../go/url.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { addressSource } from '../errors.js';
 import { ConfigError } from '../types.js';
 import { alertEmoji } from './alert-emoji.js';
 import { hasLineBreak, missingSecretKey, providerLabel, secretKeyLabel } from './config-context.js';
@@ -36,7 +37,7 @@ export const MatrixProvider = defineHttpProvider<MatrixConfig>({
   parse(settings) {
     const where = providerLabel(settings);
     const cause = requestUriCheck(settings.address);
-    if (cause !== undefined) throw new ConfigError(`${where}: invalid Matrix homeserver URL ${settings.address}: '${cause}'`);
+    if (cause !== undefined) throw new ConfigError(`${addressSource(settings)}: invalid Matrix homeserver URL ${settings.address}: '${cause}'`);
     // Flux sends these anyway and the homeserver refuses every event; Herald says so when the Provider loads.
     if (settings.channel === '') throw new ConfigError(`${where}: empty Matrix room (set spec.channel to the room ID, !<id>:<server>)`);
     if (settings.channel.startsWith('#')) {

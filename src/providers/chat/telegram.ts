@@ -1,7 +1,7 @@
 // The `telegram` provider (spec providers/telegram.md): a MarkdownV2 message through the Bot API's sendMessage.
 import { goJsonString, type FluxEvent } from '../../api/event.js';
 import { goEscape, goJoinEscapedPath, GoUrlError, parseGoUrl } from '../../go/url.js';
-import { maskSecrets } from '../../logger.js';
+import { maskedDeliveryError } from '../errors.js';
 import { defineHttpProvider, jsonPost, type HttpProviderConfig } from '../http/provider.js';
 import { slashedLabel, sortedMetadata } from '../labels.js';
 import { ConfigError, DeliveryError, type ProviderDefinition } from '../types.js';
@@ -86,17 +86,6 @@ const definition = defineHttpProvider<TelegramConfig>({
   },
 });
 
-/** The delivery error without the token, in whatever form the URL carried it. */
-function withoutToken(err: DeliveryError, config: TelegramConfig): DeliveryError {
-  const message = maskSecrets(err.message.replaceAll(config.url, REDACTED_URL), config.tokenForms);
-  if (message === err.message) return err;
-  return new DeliveryError(message, {
-    retryable: err.retryable,
-    reason: err.reason,
-    ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-  });
-}
-
 /** The bot token is in the URL path: every error that quotes the URL is rewritten before it leaves the provider. */
 export const TelegramProvider: ProviderDefinition<HttpProviderConfig<TelegramConfig>> = {
   ...definition,
@@ -104,7 +93,8 @@ export const TelegramProvider: ProviderDefinition<HttpProviderConfig<TelegramCon
     try {
       await definition.send(n, config, ctx);
     } catch (err) {
-      throw err instanceof DeliveryError ? withoutToken(err, config.config) : err;
+      // Every form of the token (raw, percent-encoded in the URL) is masked: the URL reads `.../bot*****/sendMessage`.
+      throw err instanceof DeliveryError ? maskedDeliveryError(err, config.config.tokenForms) : err;
     }
   },
 };

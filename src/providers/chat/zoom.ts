@@ -4,6 +4,7 @@ import { goEncodeQuery, goParseQuery } from '../../go/query.js';
 import { parseGoUrl, requestUriCheck } from '../../go/url.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { addressSource } from '../errors.js';
 import { ConfigError } from '../types.js';
 import { hasLineBreak, missingSecretKey, providerLabel, secretKeyLabel } from './config-context.js';
 
@@ -42,12 +43,12 @@ export const ZoomProvider = defineHttpProvider<ZoomConfig>({
   parse(settings) {
     const where = providerLabel(settings);
     const cause = requestUriCheck(settings.address);
-    if (cause !== undefined) throw new ConfigError(`${where}: invalid Zoom incoming webhook URL ${settings.address}: '${cause}'`);
+    if (cause !== undefined) throw new ConfigError(`${addressSource(settings)}: invalid Zoom incoming webhook URL ${settings.address}: '${cause}'`);
     let url: string;
     try {
       url = zoomWebhookUrl(settings.address);
     } catch (err) {
-      throw new ConfigError(`${where}: invalid Zoom incoming webhook URL: ${(err as Error).message}`);
+      throw new ConfigError(`${addressSource(settings)}: invalid Zoom incoming webhook URL: ${(err as Error).message}`);
     }
     if (settings.token === '') throw new ConfigError(`${where}: empty Zoom verification token (${missingSecretKey(settings, 'token')})`);
     if (hasLineBreak(settings.token)) {

@@ -4,6 +4,7 @@ import { parseGoUrl } from '../../go/url.js';
 import { basicAuth, mergeHeaders } from '../http/headers.js';
 import { defineHttpProvider } from '../http/provider.js';
 import { formatMarkdownPost } from '../markdown.js';
+import { addressSource } from '../errors.js';
 import { ConfigError } from '../types.js';
 import { missingSecretKey, providerLabel } from './config-context.js';
 
@@ -44,7 +45,7 @@ export const ZulipProvider = defineHttpProvider<ZulipConfig>({
     try {
       url = zulipMessagesUrl(settings.address);
     } catch (err) {
-      throw new ConfigError(`${where}: invalid Zulip endpoint URL: ${(err as Error).message}`);
+      throw new ConfigError(`${addressSource(settings)}: invalid Zulip endpoint URL: ${(err as Error).message}`);
     }
     const channel = splitZulipChannel(settings.channel);
     if (!channel) {

@@ -121,7 +121,9 @@ describe('lark: the reply', () => {
 
 describe('lark: configuration', () => {
   it("refuses an address that is not a request URI with Flux's (Slack) wording", () => {
-    expect(configErrorOf(runtime, providerObject('lark', { address: 'not a url' }))).toBe('provider apps/ops: invalid Slack hook URL not a url');
-    expect(configErrorOf(runtime, providerObject('lark', {}))).toBe('provider apps/ops: invalid Slack hook URL ');
+    expect(configErrorOf(runtime, providerObject('lark', { address: 'not a url' }))).toBe('provider apps/ops: spec.address: invalid Slack hook URL not a url');
+    expect(configErrorOf(runtime, providerObject('lark', {}))).toBe('provider apps/ops: spec.address: invalid Slack hook URL ');
+    expect(configErrorOf(runtime, providerObject('lark', { secretRef: { name: 'h' } }), [secretObject('h', { address: 'open.larksuite.com/hook' })]))
+      .toBe("provider apps/ops: secret apps/h key 'address': invalid Slack hook URL open.larksuite.com/hook");
   });
 });

@@ -89,7 +89,7 @@ describe('matrix: configuration errors', () => {
 
   it("refuses an address that is not a request URI with Flux's text", () => {
     expect(configErrorOf(runtime, p({ address: 'matrix.example.org' }), s))
-      .toBe(`provider apps/ops: invalid Matrix homeserver URL matrix.example.org: 'parse "matrix.example.org": invalid URI for request'`);
+      .toBe(`provider apps/ops: spec.address: invalid Matrix homeserver URL matrix.example.org: 'parse "matrix.example.org": invalid URI for request'`);
   });
 
   it('refuses an empty room, a room alias, an empty or multi-line token, naming the Secret key', () => {

@@ -72,7 +72,7 @@ describe('zoom: the request', () => {
 describe('zoom: configuration errors', () => {
   it('upstream vectors 3 and 4: an invalid URL, an empty token', () => {
     expect(configErrorOf(runtime, providerObject('zoom', { address: 'invalid-url', secretRef: { name: 'zw' } }), [secretObject('zw', { token: 't' })]))
-      .toBe(`provider apps/ops: invalid Zoom incoming webhook URL invalid-url: 'parse "invalid-url": invalid URI for request'`);
+      .toBe(`provider apps/ops: spec.address: invalid Zoom incoming webhook URL invalid-url: 'parse "invalid-url": invalid URI for request'`);
     expect(configErrorOf(runtime, providerObject('zoom', { address: 'https://integrations.zoom.us/x', secretRef: { name: 'zw' } }), [secretObject('zw', { token: '' })]))
       .toBe("provider apps/ops: empty Zoom verification token (secret apps/zw has no 'token' (or it is empty))");
   });

@@ -86,7 +86,7 @@ describe('zulip: configuration errors', () => {
   const s = [secretObject('zb', { username: 'user', password: 'pass' })];
 
   it('upstream vectors 1-3: a bad address, a channel without a slash, a full messages URL', () => {
-    expect(configErrorOf(runtime, p({ address: '\x7f' }), s)).toBe('provider apps/ops: invalid Zulip endpoint URL: parse "\\x7f": net/url: invalid control character in URL');
+    expect(configErrorOf(runtime, p({ address: '\x7f' }), s)).toBe('provider apps/ops: spec.address: invalid Zulip endpoint URL: parse "\\x7f": net/url: invalid control character in URL');
     expect(configErrorOf(runtime, p({ channel: 'invalid_format' }), s))
       .toBe("provider apps/ops: invalid Zulip channel format, expected <channel>/<topic>, got 'invalid_format'");
     expect(() => configErrorOf(runtime, p({ address: 'https://zulip.example.com/api/v1/messages' }), s)).toThrow('expected a configuration error');
@@ -96,7 +96,7 @@ describe('zulip: configuration errors', () => {
     for (const channel of ['/topic', 'stream/', '/']) {
       expect(configErrorOf(runtime, p({ channel }), s)).toBe(`provider apps/ops: invalid Zulip channel format, expected <channel>/<topic>, got '${channel}'`);
     }
-    expect(configErrorOf(runtime, p({ address: 'zulip.example.com' }), s)).toBe('provider apps/ops: invalid Zulip endpoint URL: zulip.example.com is not an http(s) URL');
+    expect(configErrorOf(runtime, p({ address: 'zulip.example.com' }), s)).toBe('provider apps/ops: spec.address: invalid Zulip endpoint URL: zulip.example.com is not an http(s) URL');
   });
 
   it('refuses missing credentials naming the Secret and the key; a half pair is refused by settings resolution', () => {
