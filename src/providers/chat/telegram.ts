@@ -1,10 +1,10 @@
 // The `telegram` provider (spec providers/telegram.md): a MarkdownV2 message through the Bot API's sendMessage.
 import { goJsonString, type FluxEvent } from '../../api/event.js';
 import { goEscape, goJoinEscapedPath, GoUrlError, parseGoUrl } from '../../go/url.js';
-import { maskedDeliveryError } from '../errors.js';
+import { withMaskedErrors } from '../errors.js';
 import { defineHttpProvider, jsonPost, type HttpProviderConfig } from '../http/provider.js';
 import { slashedLabel, sortedMetadata } from '../labels.js';
-import { ConfigError, DeliveryError, type ProviderDefinition } from '../types.js';
+import { ConfigError, type ProviderDefinition } from '../types.js';
 import { alertEmoji } from './alert-emoji.js';
 import { missingSecretKey, providerLabel, secretKeyLabel } from './config-context.js';
 
@@ -86,15 +86,6 @@ const definition = defineHttpProvider<TelegramConfig>({
   },
 });
 
-/** The bot token is in the URL path: every error that quotes the URL is rewritten before it leaves the provider. */
-export const TelegramProvider: ProviderDefinition<HttpProviderConfig<TelegramConfig>> = {
-  ...definition,
-  async send(n, config, ctx) {
-    try {
-      await definition.send(n, config, ctx);
-    } catch (err) {
-      // Every form of the token (raw, percent-encoded in the URL) is masked: the URL reads `.../bot*****/sendMessage`.
-      throw err instanceof DeliveryError ? maskedDeliveryError(err, config.config.tokenForms) : err;
-    }
-  },
-};
+// The bot token is in the URL path: every error is cleared of it (raw, and percent-encoded as in the URL, which then
+// reads .../bot*****/sendMessage) before it leaves the provider.
+export const TelegramProvider: ProviderDefinition<HttpProviderConfig<TelegramConfig>> = withMaskedErrors(definition, (c) => c.config.tokenForms);
