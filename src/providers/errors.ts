@@ -1,6 +1,6 @@
 // Error texts shared by provider families: where a Provider's address came from, and failures with derived secrets masked.
 import { maskSecrets } from '../logger.js';
-import { DeliveryError, type ProviderDefinition, type ProviderSettings } from './types.js';
+import { DeliveryError, type ProviderSettings } from './types.js';
 
 /** `provider <ns>/<name>: secret <ns>/<secret> key 'address'` or `provider <ns>/<name>: spec.address`, for ConfigErrors. */
 export function addressSource(settings: Pick<ProviderSettings, 'provider' | 'secretName' | 'secretData'>): string {
@@ -20,23 +20,4 @@ export function maskedDeliveryError(err: DeliveryError, secrets: readonly string
     reason: err.reason,
     ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
   });
-}
-
-/**
- * A provider whose failures are cleared of credentials it derives from its config (a DSN's secret key, a bot token in
- * the URL path) before they leave it, even when the endpoint echoes the request: every DeliveryError of `send` goes
- * through maskedDeliveryError with `secrets(config)`.
- */
-export function withMaskedErrors<C>(definition: ProviderDefinition<C>, secrets: (config: C) => readonly string[]): ProviderDefinition<C> {
-  return {
-    ...definition,
-    async send(n, config, ctx) {
-      try {
-        await definition.send(n, config, ctx);
-      } catch (err) {
-        if (!(err instanceof DeliveryError)) throw err;
-        throw maskedDeliveryError(err, secrets(config));
-      }
-    },
-  };
 }

@@ -1,12 +1,6 @@
 // How chat providers name what is wrong in a configuration error: the Provider, its Secret and the key.
 import type { ProviderSettings } from '../types.js';
 
-/** `provider apps/ops`, the prefix of every configuration error. */
-export function providerLabel(settings: Pick<ProviderSettings, 'provider'>): string {
-  const m = settings.provider.metadata;
-  return `provider ${m.namespace}/${m.name}`;
-}
-
 /** Where a Secret key was looked for: `secret apps/ops-token has no 'token'`, or that there is no secretRef at all. */
 export function missingSecretKey(settings: Pick<ProviderSettings, 'secretName'>, key: string): string {
   return settings.secretName

@@ -1,16 +1,18 @@
 // The `lark` provider (spec providers/lark.md): an interactive card to a Lark / Feishu custom-bot webhook.
-import { goJsonString, type FluxEvent } from '../../api/event.js';
-import { requestUriCheck } from '../../go/url.js';
+import type { FluxEvent } from '../../api/event.js';
+import { goJson } from '../../go/json.js';
 import { bodyExcerpt } from '../http/errors.js';
 import type { HttpResponse } from '../http/client.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
-import { addressSource } from '../errors.js';
-import { ConfigError, DeliveryError } from '../types.js';
+import { DeliveryError } from '../types.js';
+import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
 import { alertEmoji } from './alert-emoji.js';
 
 export interface LarkConfig {
   url: string;
+  /** The webhook URL's key parts, masked out of every delivery error. */
+  masked: string[];
 }
 
 /** `**message**`, a blank line, then one `key: value` line per metadata entry (sorted); no escaping, as in Flux. */
@@ -22,11 +24,17 @@ export function larkContent(event: Pick<FluxEvent, 'message' | 'metadata'>): str
 
 /** The card in Go's field order. */
 export function larkBody(event: FluxEvent): string {
-  const title = `${alertEmoji(event)} ${dottedLabel(event)}`;
-  const template = event.severity === 'error' ? 'red' : 'turquoise';
-  return `{"msg_type":"interactive","card":{"config":{"wide_screen_mode":true},`
-    + `"header":{"title":{"tag":"plain_text","content":${goJsonString(title)}},"template":${goJsonString(template)}},`
-    + `"elements":[{"tag":"div","text":{"tag":"lark_md","content":${goJsonString(larkContent(event))}}}]}}`;
+  return goJson({
+    msg_type: 'interactive',
+    card: {
+      config: { wide_screen_mode: true },
+      header: {
+        title: { tag: 'plain_text', content: `${alertEmoji(event)} ${dottedLabel(event)}` },
+        template: event.severity === 'error' ? 'red' : 'turquoise',
+      },
+      elements: [{ tag: 'div', text: { tag: 'lark_md', content: larkContent(event) } }],
+    },
+  });
 }
 
 /** Lark's "request frequency limited" code for custom bots: worth retrying later. */
@@ -54,20 +62,18 @@ export function checkLarkResponse(res: HttpResponse): void {
   });
 }
 
-export const LarkProvider = defineHttpProvider<LarkConfig>({
+export const LarkProvider = withMaskedErrors(defineHttpProvider<LarkConfig>({
   type: 'lark',
   category: 'chat',
   // Flux applies neither the Provider's proxy nor certSecretRef (environment proxy variables still apply).
   transport: { proxy: false, tls: false },
   parse(settings) {
-    // Flux's text (reusing Slack's wording, without the cause), prefixed with the Provider.
-    if (requestUriCheck(settings.address) !== undefined) {
-      throw new ConfigError(`${addressSource(settings)}: invalid Slack hook URL ${settings.address}`);
-    }
-    return { url: settings.address };
+    // Flux's wording (it reuses Slack's); the webhook URL, which carries the bot's key, is never printed.
+    const url = checkAddress(settings, { what: 'Slack hook URL' });
+    return { url, masked: webhookSecrets(url) };
   },
   request(n, config) {
     return jsonPost(config.url, larkBody(n.event));
   },
   checkResponse: (res) => checkLarkResponse(res),
-});
+}));

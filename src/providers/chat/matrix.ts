@@ -1,13 +1,13 @@
 // The `matrix` provider (spec providers/matrix.md): an `m.text` message PUT into a room with a deterministic txn id.
 import { createHash } from 'node:crypto';
-import { encodeEvent, goJsonString, type FluxEvent } from '../../api/event.js';
-import { requestUriCheck } from '../../go/url.js';
+import { encodeEvent, type FluxEvent } from '../../api/event.js';
+import { goJson } from '../../go/json.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
-import { addressSource } from '../errors.js';
 import { ConfigError } from '../types.js';
 import { alertEmoji } from './alert-emoji.js';
-import { hasLineBreak, missingSecretKey, providerLabel, secretKeyLabel } from './config-context.js';
+import { checkAddress, providerRef } from './address.js';
+import { hasLineBreak, missingSecretKey, secretKeyLabel } from './config-context.js';
 
 export interface MatrixConfig {
   /** Homeserver base URL, verbatim (a trailing `/` gives `//`, as in Flux). */
@@ -35,9 +35,9 @@ export const MatrixProvider = defineHttpProvider<MatrixConfig>({
   // Flux applies certSecretRef but not the Provider's proxy (environment proxy variables still apply).
   transport: { proxy: false, tls: true },
   parse(settings) {
-    const where = providerLabel(settings);
-    const cause = requestUriCheck(settings.address);
-    if (cause !== undefined) throw new ConfigError(`${addressSource(settings)}: invalid Matrix homeserver URL ${settings.address}: '${cause}'`);
+    const where = providerRef(settings);
+    // A homeserver URL is public: printed in the error, as Flux does.
+    const address = checkAddress(settings, { what: 'Matrix homeserver URL', public: true });
     // Flux sends these anyway and the homeserver refuses every event; Herald says so when the Provider loads.
     if (settings.channel === '') throw new ConfigError(`${where}: empty Matrix room (set spec.channel to the room ID, !<id>:<server>)`);
     if (settings.channel.startsWith('#')) {
@@ -47,11 +47,11 @@ export const MatrixProvider = defineHttpProvider<MatrixConfig>({
     if (hasLineBreak(settings.token)) {
       throw new ConfigError(`${where}: ${secretKeyLabel(settings, 'token')} contains a line break, which cannot be sent in the Authorization header`);
     }
-    return { address: settings.address, room: settings.channel, token: settings.token };
+    return { address, room: settings.channel, token: settings.token };
   },
   request(n, config) {
     const url = `${config.address}/_matrix/client/r0/rooms/${config.room}/send/m.room.message/${matrixTxnId(n.event)}`;
-    const body = `{"body":${goJsonString(matrixText(n.event))},"msgtype":"m.text"}`;
+    const body = goJson({ body: matrixText(n.event), msgtype: 'm.text' });
     return { ...jsonPost(url, body, { Authorization: `Bearer ${config.token}` }), method: 'PUT' };
   },
 });

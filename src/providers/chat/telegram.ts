@@ -1,12 +1,13 @@
 // The `telegram` provider (spec providers/telegram.md): a MarkdownV2 message through the Bot API's sendMessage.
-import { goJsonString, type FluxEvent } from '../../api/event.js';
+import type { FluxEvent } from '../../api/event.js';
+import { goJson } from '../../go/json.js';
 import { goEscape, goJoinEscapedPath, GoUrlError, parseGoUrl } from '../../go/url.js';
-import { withMaskedErrors } from '../errors.js';
-import { defineHttpProvider, jsonPost, type HttpProviderConfig } from '../http/provider.js';
+import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { slashedLabel, sortedMetadata } from '../labels.js';
-import { ConfigError, type ProviderDefinition } from '../types.js';
+import { ConfigError } from '../types.js';
+import { providerRef, withMaskedErrors } from './address.js';
 import { alertEmoji } from './alert-emoji.js';
-import { missingSecretKey, providerLabel, secretKeyLabel } from './config-context.js';
+import { missingSecretKey, secretKeyLabel } from './config-context.js';
 
 /** The fixed API base: `spec.address` and a Secret `address` are ignored, as in Flux. */
 export const TELEGRAM_API = 'https://api.telegram.org';
@@ -20,8 +21,8 @@ export interface TelegramConfig {
   chatId: string;
   /** Forum topic; absent when the channel has no `:` or nothing after it. */
   threadId?: string;
-  /** Forms of the token that can appear in an error (raw, as escaped in the URL path). */
-  tokenForms: string[];
+  /** Forms of the token masked out of every delivery error (raw, as escaped in the URL path). */
+  masked: string[];
 }
 
 /** MarkdownV2's reserved characters, each escaped once with a backslash (spec: 19 characters). */
@@ -51,7 +52,9 @@ function sendMessageUrl(token: string): string {
   return `${u.scheme}://${u.host}${goJoinEscapedPath(u, 'sendMessage')}${query}`;
 }
 
-const definition = defineHttpProvider<TelegramConfig>({
+// The bot token is in the URL path: every error is cleared of it (raw, and percent-encoded as in the URL, which then
+// reads .../bot*****/sendMessage) before it leaves the provider.
+export const TelegramProvider = withMaskedErrors(defineHttpProvider<TelegramConfig>({
   type: 'telegram',
   category: 'chat',
   secretKeys: [{ key: 'token', sensitive: true }],
@@ -60,7 +63,7 @@ const definition = defineHttpProvider<TelegramConfig>({
   // Flux returns telegram's errors without the `postMessage failed: ` prefix.
   errorPrefix: '',
   parse(settings) {
-    const where = providerLabel(settings);
+    const where = providerRef(settings);
     if (settings.channel === '') {
       throw new ConfigError(`${where}: empty Telegram channel (set spec.channel to <chat_id> or <chat_id>:<message_thread_id>)`);
     }
@@ -75,17 +78,16 @@ const definition = defineHttpProvider<TelegramConfig>({
       const cause = err instanceof GoUrlError ? err.cause_ : 'not a valid URL';
       throw new ConfigError(`${where}: ${secretKeyLabel(settings, 'token')} cannot be used in the Telegram API URL ${REDACTED_URL}: ${cause}`);
     }
-    const tokenForms = [...new Set([token, goEscape(token, 'path'), encodeURI(token)])];
-    return { url, ...splitTelegramChannel(settings.channel), tokenForms };
+    const masked = [...new Set([token, goEscape(token, 'path'), encodeURI(token)])];
+    return { url, ...splitTelegramChannel(settings.channel), masked };
   },
   request(n, config) {
-    const e = n.event;
-    const thread = config.threadId !== undefined ? `,"message_thread_id":${goJsonString(config.threadId)}` : '';
-    const body = `{"chat_id":${goJsonString(config.chatId)}${thread},"text":${goJsonString(telegramText(e))},"parse_mode":"MarkdownV2"}`;
-    return jsonPost(config.url, body);
+    const body = {
+      chat_id: config.chatId,
+      ...(config.threadId !== undefined ? { message_thread_id: config.threadId } : {}),
+      text: telegramText(n.event),
+      parse_mode: 'MarkdownV2',
+    };
+    return jsonPost(config.url, goJson(body));
   },
-});
-
-// The bot token is in the URL path: every error is cleared of it (raw, and percent-encoded as in the URL, which then
-// reads .../bot*****/sendMessage) before it leaves the provider.
-export const TelegramProvider: ProviderDefinition<HttpProviderConfig<TelegramConfig>> = withMaskedErrors(definition, (c) => c.config.tokenForms);
+}));

@@ -1,12 +1,14 @@
 // The `zoom` provider (spec providers/zoom.md): a full-format Zoom Team Chat message to an incoming-webhook chatbot.
-import { goJsonString, type FluxEvent } from '../../api/event.js';
+import type { FluxEvent } from '../../api/event.js';
+import { goJson } from '../../go/json.js';
 import { goEncodeQuery, goParseQuery } from '../../go/query.js';
-import { parseGoUrl, requestUriCheck } from '../../go/url.js';
+import { parseGoUrl } from '../../go/url.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
 import { addressSource } from '../errors.js';
 import { ConfigError } from '../types.js';
-import { hasLineBreak, missingSecretKey, providerLabel, secretKeyLabel } from './config-context.js';
+import { checkAddress, providerRef } from './address.js';
+import { hasLineBreak, missingSecretKey, secretKeyLabel } from './config-context.js';
 
 export interface ZoomConfig {
   /** The address with `format=full` unless it names a format. */
@@ -27,13 +29,10 @@ export function zoomWebhookUrl(address: string): string {
 
 /** Head (object, severity), the message, and a fields block with the metadata (sorted) when there is any. */
 export function zoomBody(event: FluxEvent): string {
-  const message = event.message === '' ? '{"type":"message"}' : `{"type":"message","text":${goJsonString(event.message)}}`;
   const metadata = sortedMetadata(event);
-  const fields = metadata.length === 0
-    ? ''
-    : `,{"type":"fields","items":[${metadata.map(([k, v]) => `{"key":${goJsonString(k)},"value":${goJsonString(v)}}`).join(',')}]}`;
-  return `{"content":{"head":{"text":${goJsonString(dottedLabel(event))},"sub_head":{"text":${goJsonString(event.severity)}}},`
-    + `"body":[${message}${fields}]}}`;
+  const body: object[] = [{ type: 'message', ...(event.message !== '' ? { text: event.message } : {}) }];
+  if (metadata.length > 0) body.push({ type: 'fields', items: metadata.map(([key, value]) => ({ key, value })) });
+  return goJson({ content: { head: { text: dottedLabel(event), sub_head: { text: event.severity } }, body } });
 }
 
 export const ZoomProvider = defineHttpProvider<ZoomConfig>({
@@ -41,12 +40,12 @@ export const ZoomProvider = defineHttpProvider<ZoomConfig>({
   category: 'chat',
   secretKeys: [{ key: 'token', sensitive: true }],
   parse(settings) {
-    const where = providerLabel(settings);
-    const cause = requestUriCheck(settings.address);
-    if (cause !== undefined) throw new ConfigError(`${addressSource(settings)}: invalid Zoom incoming webhook URL ${settings.address}: '${cause}'`);
+    const where = providerRef(settings);
+    // Printed in errors as Flux does: posting also needs the verification token.
+    const address = checkAddress(settings, { what: 'Zoom incoming webhook URL', public: true });
     let url: string;
     try {
-      url = zoomWebhookUrl(settings.address);
+      url = zoomWebhookUrl(address);
     } catch (err) {
       throw new ConfigError(`${addressSource(settings)}: invalid Zoom incoming webhook URL: ${(err as Error).message}`);
     }

@@ -6,7 +6,8 @@ import { defineHttpProvider } from '../http/provider.js';
 import { formatMarkdownPost } from '../markdown.js';
 import { addressSource } from '../errors.js';
 import { ConfigError } from '../types.js';
-import { missingSecretKey, providerLabel } from './config-context.js';
+import { providerRef } from './address.js';
+import { missingSecretKey } from './config-context.js';
 
 export interface ZulipConfig {
   /** The address with its path replaced by `/api/v1/messages`. */
@@ -40,7 +41,7 @@ export const ZulipProvider = defineHttpProvider<ZulipConfig>({
   // Flux returns zulip's errors without the `postMessage failed: ` prefix.
   errorPrefix: '',
   parse(settings) {
-    const where = providerLabel(settings);
+    const where = providerRef(settings);
     let url: string;
     try {
       url = zulipMessagesUrl(settings.address);

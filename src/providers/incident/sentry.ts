@@ -5,10 +5,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { compareBytes, type FluxEvent } from '../../api/event.js';
 import { goHostPort, goQuote, GoUrlError, parseGoUrl, redactUrl } from '../../go/url.js';
-import { addressSource, withMaskedErrors } from '../errors.js';
+import { addressSource, maskedDeliveryError } from '../errors.js';
 import { defineHttpProvider, type HttpExchange, type HttpProviderConfig } from '../http/provider.js';
 import { summaryLabel, sortedMetadata } from '../labels.js';
-import { ConfigError, type ProviderDefinition, type ProviderSettings } from '../types.js';
+import { ConfigError, DeliveryError, type ProviderDefinition, type ProviderSettings } from '../types.js';
 
 /** The client Herald reports to Sentry (the spec allows a re-implementation its own name and version). */
 export const SENTRY_SDK = { name: 'herald.sentry', version: '1.0.0' } as const;
@@ -190,4 +190,14 @@ const http = defineHttpProvider<SentryConfig>({
  * The HTTP definition, with every failure's text cleared of the DSN and its secret key even before the worker masks
  * it (an endpoint that echoes the request would quote both).
  */
-export const SentryProvider: ProviderDefinition<HttpProviderConfig<SentryConfig>> = withMaskedErrors(http, (c) => [c.config.dsn.dsn, c.config.dsn.secretKey]);
+export const SentryProvider: ProviderDefinition<HttpProviderConfig<SentryConfig>> = {
+  ...http,
+  async send(n, c, ctx) {
+    try {
+      await http.send(n, c, ctx);
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err;
+      throw maskedDeliveryError(err, [c.config.dsn.dsn, c.config.dsn.secretKey]);
+    }
+  },
+};

@@ -3,7 +3,8 @@
 // suite's recording server, which presents a certificate for api.telegram.org signed by the test CA (trusted here as
 // a system root). The request line, Host header and bot-token path are thus the real ones.
 import { afterAll, beforeAll } from 'vitest';
-import { fixedHostCertificate, trustTestCaAsSystemRoot } from '../../helpers/fixed-host.js';
+import { trustTestCaAsSystemRoot } from '../../helpers/fixed-host.js';
+import { serverCertFor } from '../../helpers/tls.js';
 import { describeProviderConformance } from '../../helpers/provider-conformance.js';
 import { startProxy, type TinyProxy } from '../../helpers/proxy.js';
 
@@ -18,7 +19,7 @@ afterAll(() => proxy.close());
 
 describeProviderConformance({
   type: 'telegram',
-  fixedHost: { tls: fixedHostCertificate('api.telegram.org') },
+  fixedHost: { tls: serverCertFor(['api.telegram.org']) },
   target: (url) => {
     const port = Number(new URL(url).port);
     if (port > 0) routeTo = port;

@@ -88,9 +88,18 @@ describe('lark: the reply', () => {
   it('a 200 with a non-zero code is a failed delivery, not retried, quoting Lark without the webhook key', async () => {
     const { p, secrets } = await lark({ status: 200, body: `{"code":19001,"msg":"param invalid: incoming webhook access token invalid ${HOOK}"}` });
     const err = await deliveryFailure(deliverOnce(runtime, p, secrets, canonicalEvent()));
-    expect(err.message).toBe(`postMessage failed: request failed with status code 200 and Lark error code 19001: {"code":19001,"msg":"param invalid: incoming webhook access token invalid ${HOOK}"}`);
+    expect(err.message).toBe('postMessage failed: request failed with status code 200 and Lark error code 19001: {"code":19001,"msg":"param invalid: incoming webhook access token invalid *****"}');
     expect([err.retryable, err.reason]).toEqual([false, 'client']);
-    expect(maskError(err.message, settingsFor(p, secrets))).not.toContain('3f2a9c1e');
+    expect(maskError(err.message, settingsFor(p, secrets))).toBe(err.message);
+  });
+
+  it('keeps a webhook written into spec.address out of errors too', async () => {
+    const closed = track(await startRecordingServer());
+    await closed.close();
+    const p = providerObject('lark', { address: `${closed.url}${HOOK}` });
+    const err = await deliveryFailure(deliverOnce(runtime, p, [], canonicalEvent(), { timeoutMs: 2000 }));
+    expect(err.message).toMatch(/^postMessage failed: Post "http:\/\/127\.0\.0\.1:\d+\*\*\*\*\*": /);
+    expect(err.message).not.toContain('3f2a9c1e');
   });
 
   it('code 11232 (frequency limited) is retried as rate-limited; the older StatusCode envelope counts too', async () => {
@@ -120,10 +129,12 @@ describe('lark: the reply', () => {
 });
 
 describe('lark: configuration', () => {
-  it("refuses an address that is not a request URI with Flux's (Slack) wording", () => {
-    expect(configErrorOf(runtime, providerObject('lark', { address: 'not a url' }))).toBe('provider apps/ops: spec.address: invalid Slack hook URL not a url');
-    expect(configErrorOf(runtime, providerObject('lark', {}))).toBe('provider apps/ops: spec.address: invalid Slack hook URL ');
-    expect(configErrorOf(runtime, providerObject('lark', { secretRef: { name: 'h' } }), [secretObject('h', { address: 'open.larksuite.com/hook' })]))
-      .toBe("provider apps/ops: secret apps/h key 'address': invalid Slack hook URL open.larksuite.com/hook");
+  it("refuses a missing or invalid address with Flux's (Slack) wording, naming where it is set but not printing it", () => {
+    expect(configErrorOf(runtime, providerObject('lark', { address: 'not a url' })))
+      .toBe("provider apps/ops: spec.address: invalid Slack hook URL: invalid URI for request (the URL is not shown: it carries the webhook's key)");
+    expect(configErrorOf(runtime, providerObject('lark', {})))
+      .toBe("provider apps/ops: no Slack hook URL: set spec.address, or the key 'address' of a Secret named by spec.secretRef");
+    expect(configErrorOf(runtime, providerObject('lark', { secretRef: { name: 'h' } }), [secretObject('h', { address: 'open.larksuite.com/hook/k3y' })]))
+      .toBe("provider apps/ops: secret apps/h key 'address': invalid Slack hook URL: invalid URI for request (the URL is not shown: it carries the webhook's key)");
   });
 });

@@ -7,17 +7,17 @@ import { escapeMarkdownV2, splitTelegramChannel, telegramText } from '../../../s
 import { maskError } from '../../../src/providers/masking.js';
 import { configErrorOf, upstreamChatEvent } from '../../helpers/chat.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
-import { fixedHostCertificate, trustTestCaAsSystemRoot } from '../../helpers/fixed-host.js';
+import { trustTestCaAsSystemRoot } from '../../helpers/fixed-host.js';
 import { canonicalEvent, deliverOnce, deliveryFailure, providerObject, secretObject, testRuntime } from '../../helpers/providers.js';
 import { startProxy } from '../../helpers/proxy.js';
 import { startRecordingServer, type ScriptedResponse } from '../../helpers/recording-server.js';
-import { makeTestPki } from '../../helpers/tls.js';
+import { makeTestPki, serverCertFor } from '../../helpers/tls.js';
 
 trustTestCaAsSystemRoot();
 const track = closeAfterEach();
 const runtime = testRuntime();
 const TOKEN = '123456:ABC-DEF1234';
-const hostTls = () => fixedHostCertificate('api.telegram.org');
+const hostTls = () => serverCertFor(['api.telegram.org']);
 
 /** A Telegram API stand-in and a proxy (with credentials) that routes api.telegram.org:443 to it. */
 async function telegram(respond?: (n: number) => ScriptedResponse, tls: { key: string; cert: string } = hostTls()) {
