@@ -1,12 +1,6 @@
-// Go net/url query handling (QueryEscape, ParseQuery as URL.Query uses it, Values.Encode) for form bodies and query rewrites.
+// Go net/url query values (ParseQuery as URL.Query uses it, Values.Encode) for form bodies and query rewrites.
 import { compareBytes } from '../api/event.js';
-import { goEscape, goUnescape } from './url.js';
-
-/** Go's url.QueryEscape: unreserved bytes kept, space as `+`, everything else `%XX` (upper-case hex). */
-export function goQueryEscape(s: string): string {
-  // goEscape leaves no literal '%20' other than the escaped space ('%' itself becomes '%25').
-  return goEscape(s, 'query').replaceAll('%20', '+');
-}
+import { goQueryEscape, goUnescape } from './url.js';
 
 /**
  * Go's URL.Query(): `&`-separated pairs, `+` as space; a pair with `;` or a bad escape is dropped (ParseQuery's error

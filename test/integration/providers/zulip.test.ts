@@ -1,6 +1,7 @@
 // zulip against a real local Zulip stand-in: the form body, Basic auth, the replaced path, channel and address errors.
 import { describe, expect, it } from 'vitest';
-import { goEncodeQuery, goQueryEscape } from '../../../src/go/query.js';
+import { goEncodeQuery } from '../../../src/go/query.js';
+import { goQueryEscape } from '../../../src/go/url.js';
 import { splitZulipChannel, zulipMessagesUrl } from '../../../src/providers/chat/zulip.js';
 import { configErrorOf, proxyUses } from '../../helpers/chat.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
