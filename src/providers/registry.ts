@@ -30,6 +30,12 @@ import { GitLabMergeRequestCommentProvider } from './git/gitlabmergerequestcomme
 import { GitHubProvider } from './git/github.js';
 import { GitHubDispatchProvider } from './git/githubdispatch.js';
 import { GitHubPullRequestCommentProvider } from './git/githubpullrequestcomment.js';
+// chat (telegram, lark, matrix, zulip, zoom)
+import { LarkProvider } from './chat/lark.js';
+import { MatrixProvider } from './chat/matrix.js';
+import { TelegramProvider } from './chat/telegram.js';
+import { ZoomProvider } from './chat/zoom.js';
+import { ZulipProvider } from './chat/zulip.js';
 
 /** Each provider module's definition, one line per type. */
 const definitions: readonly ProviderDefinition<unknown>[] = [
@@ -65,6 +71,12 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GitHubProvider,
   GitHubDispatchProvider,
   GitHubPullRequestCommentProvider,
+  // chat (telegram, lark, matrix, zulip, zoom)
+  TelegramProvider,
+  LarkProvider,
+  MatrixProvider,
+  ZulipProvider,
+  ZoomProvider,
 ];
 
 const registry = new Map<string, ProviderDefinition<unknown>>(definitions.map((d) => [d.type, d]));

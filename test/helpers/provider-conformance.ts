@@ -80,6 +80,13 @@ export interface ConformanceOptions {
   events?: { error: FluxEvent; info: FluxEvent };
   /** Which requests of one notification answer with the status under test (default all). */
   statusAppliesTo?: (req: RecordedRequest, n: number) => boolean;
+  /**
+   * For a type whose endpoint is a fixed public HTTPS host (telegram's api.telegram.org), reached in tests through a
+   * CONNECT proxy that routes the host to loopback: the recording servers speak TLS with this certificate (valid for
+   * that host and trusted by the test), `target(url)` gets their URL to route to, and the suite's proxySecretRef proxy
+   * routes every CONNECT to the recording server.
+   */
+  fixedHost?: { tls: { key: string; cert: string } };
 }
 
 /** Every fixture event as a provider receives it: cleaned, internal keys removed, metadata merged for the canonical Alert. */
@@ -192,6 +199,7 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
   const events = opts.events ?? { error: canonicalEvent('error'), info: canonicalEvent('info') };
   const ok = opts.ok ?? (() => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: '{}' }));
   const applies = opts.statusAppliesTo ?? (() => true);
+  const serverTls = opts.fixedHost ? { tls: opts.fixedHost.tls } : {};
 
   function objects(url: string, extra: Partial<ProviderSpec> = {}, extraSecrets: Secret[] = []) {
     const setup = opts.target(url);
@@ -220,7 +228,7 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
       const vectors = fixtureJson<ProviderVectors>(`providers/${opts.vectors}.json`);
       for (const severity of ['error', 'info'] as const) {
         it(`sends the spec's canonical ${severity} request (${vectors.source})`, async () => {
-          const srv = track(await startRecordingServer({ respond: ok }));
+          const srv = track(await startRecordingServer({ ...serverTls, respond: ok }));
           await send(srv.url, events[severity]);
           const expected = withUrl(vectors[severity], srv.url);
           expect(srv.requests.map((r) => `${r.method} ${r.url}`)).toEqual(expected.map((w) => `${w.method} ${w.path}`));
@@ -231,6 +239,7 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
 
     it.each(ERROR_STATUSES)('classifies status %i as Flux does (retryable: %s)', async (status, retryable) => {
       const srv = track(await startRecordingServer({
+        ...serverTls,
         respond: (r, n) => (applies(r, n) ? { status, body: `status ${status}` } : ok(r, n)),
       }));
       const err = await deliveryFailure(send(srv.url, events.error));
@@ -241,6 +250,7 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
     it('honours Retry-After on 429 and 503', async () => {
       for (const status of [429, 503]) {
         const srv = track(await startRecordingServer({
+          ...serverTls,
           respond: (r, n) => (applies(r, n) ? { status, headers: { 'Retry-After': '7' }, body: 'slow down' } : ok(r, n)),
         }));
         const err = await deliveryFailure(send(srv.url, events.error));
@@ -251,6 +261,7 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
     it('delivers on 200, 201, 202 and 204', async () => {
       for (const status of [200, 201, 202, 204]) {
         const srv = track(await startRecordingServer({
+          ...serverTls,
           respond: (r, n) => {
             const base = ok(r, n);
             return applies(r, n) && base.status >= 200 && base.status < 300 ? { ...base, status, ...(status === 204 ? { body: '' } : {}) } : base;
@@ -262,7 +273,7 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
     });
 
     it('reports an attempt that runs past its deadline as a timeout', async () => {
-      const srv = track(await startRecordingServer({ respond: () => new Promise<ScriptedResponse>(() => undefined) }));
+      const srv = track(await startRecordingServer({ ...serverTls, respond: () => new Promise<ScriptedResponse>(() => undefined) }));
       const started = Date.now();
       const err = await deliveryFailure(send(srv.url, events.error, { timeoutMs: 300 }));
       expect(Date.now() - started).toBeLessThan(3000);
@@ -272,6 +283,7 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
 
     it('keeps every Secret value out of the error, even when the endpoint echoes the request back', async () => {
       const srv = track(await startRecordingServer({
+        ...serverTls,
         respond: (r) => ({ status: 400, body: `echo ${r.url} ${JSON.stringify(r.headers)} ${r.text}` }),
       }));
       const { provider, secrets, secretValues } = objects(srv.url);
@@ -291,8 +303,8 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
     if (def?.transport.proxy) {
       it('goes through the proxySecretRef proxy with its credentials', async () => {
         const basic = `Basic ${Buffer.from('px-user:px-pass').toString('base64')}`;
-        const proxy = track(await startProxy(basic));
-        const srv = track(await startRecordingServer({ respond: ok }));
+        const srv = track(await startRecordingServer({ ...serverTls, respond: ok }));
+        const proxy = track(await startProxy(basic, opts.fixedHost ? { route: () => ({ host: '127.0.0.1', port: srv.port }) } : {}));
         const px = secretObject('conformance-proxy', { address: proxy.url, username: 'px-user', password: 'px-pass' });
         await send(srv.url, events.error, { spec: { proxySecretRef: { name: 'conformance-proxy' } }, secrets: [px] });
         expect(proxy.used.length).toBeGreaterThan(0);
@@ -318,7 +330,7 @@ export function describeProviderConformance(opts: ConformanceOptions): void {
     }
 
     it('sends every fixture event or fails it with a typed error', async () => {
-      const srv = track(await startRecordingServer({ respond: ok }));
+      const srv = track(await startRecordingServer({ ...serverTls, respond: ok }));
       for (const { file, event } of fixtureProviderInputs()) {
         try {
           await send(srv.url, event);

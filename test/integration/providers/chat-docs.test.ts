@@ -3,6 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Provider } from '../../../src/api/provider.js';
 import type { Secret } from '../../../src/api/secret.js';
+import type { LarkConfig } from '../../../src/providers/chat/lark.js';
+import type { MatrixConfig } from '../../../src/providers/chat/matrix.js';
+import type { TelegramConfig } from '../../../src/providers/chat/telegram.js';
+import type { ZoomConfig } from '../../../src/providers/chat/zoom.js';
+import type { ZulipConfig } from '../../../src/providers/chat/zulip.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 import { docExample } from '../../helpers/doc-example.js';
 import { canonicalEvent, deliverOnce, parseProvider, testRuntime } from '../../helpers/providers.js';
@@ -42,5 +47,41 @@ describe('chat: doc page examples', () => {
     const want = EXPECTED[type]!;
     expect(req!.url).toMatch(want.path);
     expect(want.field(JSON.parse(req!.text))).toBe(want.value);
+  });
+});
+
+function configOf<C>(type: string): C {
+  const { provider, secrets, problems } = docExample(type);
+  expect(problems).toEqual([]);
+  expect(provider.spec.type).toBe(type);
+  return (parseProvider(runtime, provider, secrets).config as { config: C }).config;
+}
+
+describe('chat: doc page examples parse to the configs the pages describe', () => {
+  it('telegram', () => {
+    const c = configOf<TelegramConfig>('telegram');
+    expect(c.url).toBe('https://api.telegram.org/bot123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/sendMessage');
+    expect([c.chatId, c.threadId]).toEqual(['-1001234567890', '42']);
+  });
+
+  it('lark', () => {
+    expect(configOf<LarkConfig>('lark').url).toBe('https://open.larksuite.com/open-apis/bot/v2/hook/3f2a9c1e-0000-4b1d-9c3a-5e7f00112233');
+  });
+
+  it('matrix', () => {
+    const c = configOf<MatrixConfig>('matrix');
+    expect([c.address, c.room]).toEqual(['https://matrix.example.org', '!abcdef:example.org']);
+  });
+
+  it('zulip', () => {
+    const c = configOf<ZulipConfig>('zulip');
+    expect([c.url, c.stream, c.topic]).toEqual(['https://my-org.zulipchat.com/api/v1/messages', 'platform', 'flux alerts']);
+    expect(c.authorization).toBe(`Basic ${Buffer.from('flux-bot@my-org.zulipchat.com:zk-0123456789abcdef').toString('base64')}`);
+  });
+
+  it('zoom', () => {
+    const c = configOf<ZoomConfig>('zoom');
+    expect(c.url).toBe('https://integrations.zoom.us/chat/webhooks/incomingwebhook/aBcDeFgHiJkLmNoP?format=full');
+    expect(c.token).toBe('0a1b2c3d4e5f6a7b8c9d0e1f');
   });
 });
