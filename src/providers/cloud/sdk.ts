@@ -1,0 +1,98 @@
+// What the SDK-based cloud bus providers (googlepubsub, azureeventhub) share: names for errors, the attempt deadline
+// around an SDK call that takes no AbortSignal, and a lazily created client per Provider version.
+import { maskSecrets } from '../../logger.js';
+import { DeliveryError, type FailureReason, type ProviderSettings } from '../types.js';
+
+/** `provider <ns>/<name>` and, when there is a secretRef, `provider <ns>/<name>: secret <ns>/<name>`. */
+export function providerWhere(settings: ProviderSettings): { provider: string; where: string; secretWhere: string } {
+  const meta = settings.provider.metadata;
+  const provider = `${meta.namespace}/${meta.name}`;
+  const where = `provider ${provider}`;
+  return { provider, where, secretWhere: settings.secretName ? `${where}: secret ${settings.secretName}` : where };
+}
+
+/** Adds values derived from credentials to the settings' masked values (the worker masks logs and Events with them). */
+export function addSensitive(settings: ProviderSettings, values: readonly (string | undefined)[]): string[] {
+  const out = [...settings.sensitive];
+  for (const v of values) {
+    if (v === undefined || v.length < 3) continue;
+    if (!out.includes(v)) out.push(v);
+    if (!settings.sensitive.includes(v)) settings.sensitive.push(v);
+  }
+  return out;
+}
+
+/** Thrown by `withDeadline` when the attempt's signal fires first. */
+export class AttemptDeadline extends Error {
+  override readonly name = 'AttemptDeadline';
+}
+
+/** Waits for `p` or the attempt deadline, whichever comes first (SDK calls that cannot be cancelled keep running). */
+export function withDeadline<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  p.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(new AttemptDeadline('context deadline exceeded', { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AttemptDeadline('context deadline exceeded', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e as Error); },
+    );
+  });
+}
+
+/** A failed delivery whose text has every credential of the Provider masked out. */
+export function deliveryError(
+  message: string, sensitive: readonly string[], opts: { retryable: boolean; reason: FailureReason },
+): DeliveryError {
+  return new DeliveryError(maskSecrets(message, sensitive), { retryable: opts.retryable, reason: opts.reason });
+}
+
+/** The message of anything thrown, without a stack. */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/**
+ * One SDK client per Provider version: created on the first send (the SDK is imported then), shared by every send of
+ * that version, closed when the Provider or its Secret changes. A client that failed to be created is retried on the
+ * next send.
+ */
+export class LazyClient<T> {
+  private pending: Promise<T> | undefined;
+  private closed = false;
+
+  constructor(private readonly create: () => Promise<T>, private readonly dispose: (client: T) => Promise<void>) {}
+
+  get(): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the provider was changed or removed while the notification was being sent'));
+    if (!this.pending) {
+      const p = this.create();
+      this.pending = p;
+      p.catch(() => {
+        if (this.pending === p) this.pending = undefined;
+      });
+    }
+    return this.pending;
+  }
+
+  /** Whether a client was created (or is being created). */
+  get started(): boolean {
+    return this.pending !== undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p) return;
+    let client: T;
+    try {
+      client = await p;
+    } catch {
+      return;
+    }
+    await this.dispose(client);
+  }
+}
