@@ -3,6 +3,7 @@ import { PROVIDER_CATEGORY, PROVIDER_TYPES, type ProviderType } from '../api/pro
 import type { ProviderCategory, ProviderDefinition } from './types.js';
 import { NatsProvider } from './cloud/nats.js';
 import { GooglePubSubProvider } from './cloud/googlepubsub.js';
+import { AzureEventHubProvider } from './cloud/azureeventhub.js';
 import { GenericProvider } from './generic.js';
 import { GenericHmacProvider } from './generic-hmac.js';
 import { BitbucketServerProvider } from './git/bitbucketserver.js';
@@ -14,6 +15,7 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   NatsProvider,
   // cloud buses with vendor SDKs
   GooglePubSubProvider,
+  AzureEventHubProvider,
   BitbucketServerProvider,
 ];
 
