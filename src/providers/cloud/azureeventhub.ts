@@ -8,7 +8,7 @@ import { encodeEvent } from '../../api/event.js';
 import type { ProviderRuntime } from '../runtime.js';
 import { ConfigError, defineProvider, DeliveryError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 import { controllerAzureCredential, controllerAzureIdentityKind, EVENTHUBS_SCOPE, serviceBusSuffix, staticJwtCredential } from './identity/azure.js';
-import { addSensitive, AttemptDeadline, deliveryError, errorText, LazyClient, providerWhere, withDeadline } from './sdk.js';
+import { addSensitive, AttemptDeadline, deliveryError, errorText, LazyClient, providerWhere, sdkError, withDeadline } from './sdk.js';
 
 export type EventHubAuth = 'sas' | 'jwt' | 'workload-identity';
 
@@ -141,7 +141,7 @@ const THROTTLED_CODES = new Set(['ServerBusyError', 'QuotaExceededError']);
 const CLIENT_CODES = new Set(['MessagingEntityNotFoundError', 'MessageTooLargeError', 'ArgumentOutOfRangeError', 'InvalidOperationError', 'NotImplementedError']);
 
 function classify(err: unknown): { retryable: boolean; reason: FailureReason } {
-  const e = err as { name?: string; code?: unknown; retryable?: unknown };
+  const e = sdkError(err) as { name?: string; code?: unknown; retryable?: unknown };
   if (e.name === 'AbortError') return { retryable: true, reason: 'timeout' };
   const code = typeof e.code === 'string' ? e.code : '';
   if (AUTH_CODES.has(code)) return { retryable: false, reason: 'auth' };

@@ -48,10 +48,18 @@ export function deliveryError(
   return new DeliveryError(maskSecrets(message, sensitive), { retryable: opts.retryable, reason: opts.reason });
 }
 
+/** The error an SDK's retry loop gave up on: the last of an AggregateError's attempts (its own message is empty). */
+export function sdkError(err: unknown): unknown {
+  let e = err;
+  for (let i = 0; i < 5 && e instanceof AggregateError && e.errors.length > 0; i++) e = e.errors[e.errors.length - 1];
+  return e;
+}
+
 /** The message of anything thrown, without a stack. */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  const e = sdkError(err);
+  if (e instanceof Error) return e.message;
+  return String(e);
 }
 
 /**

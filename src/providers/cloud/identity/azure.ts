@@ -35,7 +35,7 @@ export function controllerAzureCredential(runtime: ProviderRuntime): Promise<Tok
       get() {
         credential ??= import('@azure/identity').then((id): TokenCredential => {
           const clientId = process.env['AZURE_CLIENT_ID'];
-          if (controllerAzureIdentityKind() === 'workload-identity') return new id.WorkloadIdentityCredential();
+          if (controllerAzureIdentityKind() === 'workload-identity') return new id.WorkloadIdentityCredential({ disableInstanceDiscovery: true });
           return clientId ? new id.ManagedIdentityCredential({ clientId }) : new id.ManagedIdentityCredential();
         });
         // A credential that could not be built (missing variables) is built again on the next use.
