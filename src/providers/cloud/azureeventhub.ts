@@ -6,9 +6,9 @@ import type { EventHubProducerClient } from '@azure/event-hubs';
 import type { TokenCredential } from '@azure/identity';
 import { encodeEvent } from '../../api/event.js';
 import type { ProviderRuntime } from '../runtime.js';
-import { ConfigError, defineProvider, DeliveryError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
+import { ConfigError, DeliveryError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 import { controllerAzureCredential, controllerAzureIdentityKind, EVENTHUBS_SCOPE, serviceBusSuffix, staticJwtCredential } from './identity/azure.js';
-import { addSensitive, AttemptDeadline, deliveryError, errorText, LazyClient, providerWhere, sdkError, withDeadline } from './sdk.js';
+import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, sdkError, withDeadline } from './sdk.js';
 
 export type EventHubAuth = 'sas' | 'jwt' | 'workload-identity';
 
@@ -198,17 +198,4 @@ async function send(notification: Notification, config: AzureEventHubConfig, ctx
   ctx.log.debug({ provider: config.provider, host: config.host, hub: config.hub }, 'sent to Azure Event Hub');
 }
 
-export const AzureEventHubProvider = defineProvider<AzureEventHubConfig>({
-  type: 'azureeventhub',
-  category: 'cloud-bus',
-  // `token` (the static JWT) is a common sensitive key; the Secret `address` (a SAS connection string) is masked as
-  // every Secret address is, and parse adds a spec.address connection string and its key.
-  secretKeys: [],
-  // AMQP over TLS to Azure; the proxy would apply only to the workload-identity token request (spec), certSecretRef is
-  // ignored.
-  transport: { proxy: false, tls: false },
-  parse,
-  send,
-  close: (config) => config.client.close(),
-});
-
+export const AzureEventHubProvider = defineSdkBusProvider<AzureEventHubConfig>({ type: 'azureeventhub', parse, send });

@@ -3,9 +3,9 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { encodeEvent } from '../../api/event.js';
 import type { ProviderRuntime } from '../runtime.js';
-import { ConfigError, defineProvider, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
+import { ConfigError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 import { controllerGoogleAuth, emulatorGoogleAuth, parseGoogleCredentials, type GoogleCredentials } from './identity/google.js';
-import { addSensitive, AttemptDeadline, deliveryError, errorText, LazyClient, providerWhere, withDeadline } from './sdk.js';
+import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, withDeadline } from './sdk.js';
 
 export interface GooglePubSubConfig {
   /** `namespace/name` of the Provider. */
@@ -129,15 +129,4 @@ async function send(notification: Notification, config: GooglePubSubConfig, ctx:
   }
 }
 
-export const GooglePubSubProvider = defineProvider<GooglePubSubConfig>({
-  type: 'googlepubsub',
-  category: 'cloud-bus',
-  // `token` (the credentials JSON) is a common sensitive key already; headers are attributes, not credentials.
-  secretKeys: [],
-  // gRPC to Google; the Provider's proxy would apply only to a workload-identity token exchange (spec), certSecretRef
-  // is ignored.
-  transport: { proxy: false, tls: false },
-  parse,
-  send,
-  close: (config) => config.client.close(),
-});
+export const GooglePubSubProvider = defineSdkBusProvider<GooglePubSubConfig>({ type: 'googlepubsub', parse, send });

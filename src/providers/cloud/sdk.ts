@@ -1,7 +1,9 @@
 // What the SDK-based cloud bus providers (googlepubsub, azureeventhub) share: names for errors, the attempt deadline
 // around an SDK call that takes no AbortSignal, and a lazily created client per Provider version.
 import { maskSecrets } from '../../logger.js';
-import { DeliveryError, type FailureReason, type ProviderSettings } from '../types.js';
+import type { ProviderType } from '../../api/provider.js';
+import type { ProviderRuntime, SharedResource } from '../runtime.js';
+import { defineProvider, DeliveryError, type FailureReason, type ProviderDefinition, type ProviderSettings } from '../types.js';
 
 /** `provider <ns>/<name>` and, when there is a secretRef, `provider <ns>/<name>: secret <ns>/<name>`. */
 export function providerWhere(settings: ProviderSettings): { provider: string; where: string; secretWhere: string } {
@@ -103,4 +105,47 @@ export class LazyClient<T> {
     }
     await this.dispose(client);
   }
+}
+
+/**
+ * A cloud bus type that talks through a vendor SDK: no Secret keys beyond the common ones (`token` is already
+ * sensitive), neither proxySecretRef nor certSecretRef (the spec: the proxy would only apply to a workload-identity
+ * token exchange), and the Provider version's client closed with it.
+ */
+export function defineSdkBusProvider<C extends { readonly client: { close(): Promise<void> } }>(
+  d: Pick<ProviderDefinition<C>, 'parse' | 'send'> & { type: ProviderType },
+): ProviderDefinition<C> {
+  return defineProvider<C>({
+    type: d.type,
+    category: 'cloud-bus',
+    secretKeys: [],
+    transport: { proxy: false, tls: false },
+    parse: d.parse,
+    send: d.send,
+    close: (config) => config.client.close(),
+  });
+}
+
+interface LazyShared<T> extends SharedResource {
+  get(): Promise<T>;
+}
+
+/**
+ * The instance's `name` resource built by `create` on first use (an SDK credential imported lazily), shared by every
+ * Provider; a failed build is tried again on the next use.
+ */
+export function sharedLazily<T>(runtime: ProviderRuntime, name: string, create: () => Promise<T>): Promise<T> {
+  return runtime.shared<LazyShared<T>>(name, () => {
+    let value: Promise<T> | undefined;
+    return {
+      get() {
+        if (!value) {
+          const p = create();
+          value = p;
+          p.catch(() => { if (value === p) value = undefined; });
+        }
+        return value;
+      },
+    };
+  }).get();
 }

@@ -14,11 +14,12 @@ import { AzureEventHubProvider, type AzureEventHubConfig } from '../../../src/pr
 import { EVENTHUBS_SCOPE, jwtExpiry, serviceBusSuffix, staticJwtCredential } from '../../../src/providers/cloud/identity/azure.js';
 import { maskError } from '../../../src/providers/masking.js';
 import { ProviderRuntime } from '../../../src/providers/runtime.js';
-import { ConfigError } from '../../../src/providers/types.js';
+import type { ConfigError } from '../../../src/providers/types.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
+import { configErrorOf, providerWithSecret } from '../../helpers/provider-parse.js';
 import { startEventHubPeer, type EventHubPeerOptions } from '../../helpers/eventhub-peer.js';
 import {
-  CANONICAL_BODY, canonicalEvent, deliverOnce, deliveryFailure, notificationFor, providerObject, secretObject, sendContext, settingsFor, testRuntime,
+  CANONICAL_BODY, canonicalEvent, deliverOnce, deliveryFailure, notificationFor, sendContext, settingsFor, testRuntime,
 } from '../../helpers/providers.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
 import { makeTestPki } from '../../helpers/tls.js';
@@ -28,25 +29,14 @@ const track = closeAfterEach();
 const KEY = 'bXktc2FzLWtleS0wMTIzNDU2Nzg5YWJjZGVmZ2hpams=';
 const peer = async (opts?: EventHubPeerOptions) => track(await startEventHubPeer(opts));
 
-const provider = (spec: Partial<ProviderSpec>, secret?: Record<string, string>) => {
-  const p = providerObject('azureeventhub', { ...spec, ...(secret ? { secretRef: { name: 'eventhub' } } : {}) });
-  return { p, secrets: secret ? [secretObject('eventhub', secret)] : [] };
-};
+const provider = (spec: Partial<ProviderSpec>, secret?: Record<string, string>) => providerWithSecret('azureeventhub', 'eventhub', spec, secret);
 
 function parse(spec: Partial<ProviderSpec>, secret?: Record<string, string>, rt = runtime): AzureEventHubConfig {
   const { p, secrets } = provider(spec, secret);
   return AzureEventHubProvider.parse(settingsFor(p, secrets), { runtime: rt });
 }
 
-function configError(spec: Partial<ProviderSpec>, secret?: Record<string, string>): ConfigError {
-  try {
-    parse(spec, secret);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (spec: Partial<ProviderSpec>, secret?: Record<string, string>): ConfigError => configErrorOf(() => parse(spec, secret));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

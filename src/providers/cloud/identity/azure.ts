@@ -2,7 +2,8 @@
 // token file the Azure workload-identity webhook mounts, else managed identity), one per Herald instance so tokens are
 // cached once per identity by @azure/identity; the deprecated static JWT of a Secret; the cloud of AZURE_AUTHORITY_HOST.
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import type { ProviderRuntime, SharedResource } from '../../runtime.js';
+import type { ProviderRuntime } from '../../runtime.js';
+import { sharedLazily } from '../sdk.js';
 
 /** The Event Hubs scope Flux requests (note the double slash, as upstream). */
 export const EVENTHUBS_SCOPE = 'https://eventhubs.azure.net//.default';
@@ -19,31 +20,19 @@ export function controllerAzureIdentityKind(env: NodeJS.ProcessEnv = process.env
   return env['AZURE_FEDERATED_TOKEN_FILE'] ? 'workload-identity' : 'managed-identity';
 }
 
-interface ControllerAzureCredential extends SharedResource {
-  get(): Promise<TokenCredential>;
-}
-
 /**
  * The controller's own Entra ID credential. With AZURE_FEDERATED_TOKEN_FILE (and AZURE_CLIENT_ID, AZURE_TENANT_ID,
  * AZURE_AUTHORITY_HOST as the webhook injects them) a WorkloadIdentityCredential, otherwise a ManagedIdentityCredential
- * (AZURE_CLIENT_ID selects a user-assigned identity). @azure/identity is imported on first use and caches its tokens.
+ * (AZURE_CLIENT_ID selects a user-assigned identity). One per Herald instance; @azure/identity is imported on first
+ * use and caches its tokens. Instance discovery is off: the authority is AZURE_AUTHORITY_HOST as the webhook sets it.
  */
 export function controllerAzureCredential(runtime: ProviderRuntime): Promise<TokenCredential> {
-  return runtime.shared<ControllerAzureCredential>('azure-controller-credential', () => {
-    let credential: Promise<TokenCredential> | undefined;
-    return {
-      get() {
-        credential ??= import('@azure/identity').then((id): TokenCredential => {
-          const clientId = process.env['AZURE_CLIENT_ID'];
-          if (controllerAzureIdentityKind() === 'workload-identity') return new id.WorkloadIdentityCredential({ disableInstanceDiscovery: true });
-          return clientId ? new id.ManagedIdentityCredential({ clientId }) : new id.ManagedIdentityCredential();
-        });
-        // A credential that could not be built (missing variables) is built again on the next use.
-        credential.catch(() => { credential = undefined; });
-        return credential;
-      },
-    };
-  }).get();
+  return sharedLazily(runtime, 'azure-controller-credential', async (): Promise<TokenCredential> => {
+    const id = await import('@azure/identity');
+    const clientId = process.env['AZURE_CLIENT_ID'];
+    if (controllerAzureIdentityKind() === 'workload-identity') return new id.WorkloadIdentityCredential({ disableInstanceDiscovery: true });
+    return clientId ? new id.ManagedIdentityCredential({ clientId }) : new id.ManagedIdentityCredential();
+  });
 }
 
 /** The `exp` claim of a JWT in milliseconds, when the token is a JWT that has one (the signature is not checked). */

@@ -3,8 +3,9 @@
 // once per identity.
 import { createPrivateKey } from 'node:crypto';
 import type { GoogleAuth } from 'google-auth-library';
-import type { ProviderRuntime, SharedResource } from '../../runtime.js';
+import type { ProviderRuntime } from '../../runtime.js';
 import { ConfigError } from '../../types.js';
+import { sharedLazily } from '../sdk.js';
 
 /** The scopes Flux's Pub/Sub client requests (the SDK's defaults). */
 export const PUBSUB_SCOPES = ['https://www.googleapis.com/auth/pubsub', 'https://www.googleapis.com/auth/cloud-platform'];
@@ -89,25 +90,16 @@ export function parseGoogleCredentials(token: string, secretWhere: string): Goog
   return { json: obj, type: type as GoogleCredentials['type'], identity, sensitive };
 }
 
-interface ControllerGoogleAuth extends SharedResource {
-  get(): Promise<GoogleAuth>;
-}
-
 /**
  * The controller's own Google identity (application default credentials: GKE metadata server, workload identity
  * federation config in GOOGLE_APPLICATION_CREDENTIALS, ...), one per Herald instance so every Provider without a token
  * shares its cached access token. google-auth-library is imported on first use.
  */
 export function controllerGoogleAuth(runtime: ProviderRuntime): Promise<GoogleAuth> {
-  return runtime.shared<ControllerGoogleAuth>('google-application-default-credentials', () => {
-    let auth: Promise<GoogleAuth> | undefined;
-    return {
-      get() {
-        auth ??= import('google-auth-library').then(({ GoogleAuth: Auth }) => new Auth({ scopes: PUBSUB_SCOPES }));
-        return auth;
-      },
-    };
-  }).get();
+  return sharedLazily(runtime, 'google-application-default-credentials', async () => {
+    const { GoogleAuth: Auth } = await import('google-auth-library');
+    return new Auth({ scopes: PUBSUB_SCOPES });
+  });
 }
 
 /** A GoogleAuth that never looks for credentials, for a client talking to an emulator (which takes none). */
