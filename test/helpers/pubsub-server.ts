@@ -1,5 +1,6 @@
 // A small Google Cloud Pub/Sub gRPC server for tests: the Publisher service from the protos the client library ships,
-// served by @grpc/grpc-js on loopback. The client reaches it through PUBSUB_EMULATOR_HOST (plaintext gRPC).
+// served by @grpc/grpc-js on loopback. The client reaches it through PUBSUB_EMULATOR_HOST (plaintext gRPC), or, with
+// TLS and a certificate for pubsub.googleapis.com, as the real endpoint through a routing CONNECT proxy.
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -26,6 +27,7 @@ export type PublishAnswer = { code: grpc.status; details: string } | 'hang' | un
 export interface PubSubServer {
   /** `127.0.0.1:<port>`, the value for PUBSUB_EMULATOR_HOST. */
   host: string;
+  port: number;
   calls: PublishCall[];
   close(): Promise<void>;
 }
@@ -45,7 +47,9 @@ function publisherDefinition(): grpc.ServiceDefinition {
   return publisherService;
 }
 
-export async function startPubSubServer(answer: (call: PublishCall) => PublishAnswer = () => undefined): Promise<PubSubServer> {
+export async function startPubSubServer(
+  answer: (call: PublishCall) => PublishAnswer = () => undefined, opts: { tls?: { key: string; cert: string } } = {},
+): Promise<PubSubServer> {
   const server = new grpc.Server();
   const calls: PublishCall[] = [];
   let nextId = 1;
@@ -75,10 +79,14 @@ export async function startPubSubServer(answer: (call: PublishCall) => PublishAn
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    const creds = opts.tls
+      ? grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(opts.tls.key), cert_chain: Buffer.from(opts.tls.cert) }])
+      : grpc.ServerCredentials.createInsecure();
+    server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p)));
   });
   return {
     host: `127.0.0.1:${port}`,
+    port,
     calls,
     close: () => new Promise<void>((resolve) => {
       for (const h of hanging.splice(0)) h();
