@@ -44,6 +44,8 @@ export interface EventHubPeer {
   connections(): number;
   /** AMQP connections currently open. */
   openConnections(): number;
+  /** Closes every open connection from the server side (as the service does with idle connections). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,9 @@ export async function startEventHubPeer(opts: EventHubPeerOptions = {}): Promise
     events,
     connections: () => opened,
     openConnections: () => open.size,
+    dropConnections: () => {
+      for (const c of [...open]) c.close({ condition: 'amqp:connection:forced', description: 'The connection was inactive for more than the allowed period.' });
+    },
     close: () => new Promise<void>((resolve) => {
       for (const c of open) c.close();
       server.close(() => resolve());

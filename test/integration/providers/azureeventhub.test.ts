@@ -93,6 +93,20 @@ describe('azureeventhub: SAS connection string', () => {
     expect(hub.connections()).toBe(2);
   });
 
+  it('reconnects on the next send when the service closed the connection', async () => {
+    const hub = await peer();
+    const spec = { address: hub.connectionString('flux-events', 'flux-sender', KEY) };
+    const config = parse(spec);
+    const { p } = provider(spec);
+    await AzureEventHubProvider.send(notificationFor(canonicalEvent(), p), config, sendContext());
+    hub.dropConnections();
+    for (let i = 0; i < 50 && hub.openConnections() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await AzureEventHubProvider.send(notificationFor(canonicalEvent(), p), config, sendContext(8000));
+    expect(hub.events).toHaveLength(2);
+    expect(hub.connections()).toBe(2);
+    await AzureEventHubProvider.close!(config);
+  });
+
   it('takes a connection string from spec.address too, and keeps its key out of errors', async () => {
     const hub = await peer({ reject: () => ({ condition: 'amqp:not-allowed', description: `refused ${KEY} of Endpoint=sb://localhost;SharedAccessKey=${KEY}` }) });
     const address = hub.connectionString('flux-events', 'flux-sender', KEY);
