@@ -8,7 +8,7 @@ import { encodeEvent } from '../../api/event.js';
 import type { ProviderRuntime } from '../runtime.js';
 import { ConfigError, DeliveryError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 import { controllerAzureCredential, controllerAzureIdentityKind, EVENTHUBS_SCOPE, serviceBusSuffix, staticJwtCredential } from './identity/azure.js';
-import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, sdkError, withDeadline } from './sdk.js';
+import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, refuseObjectLevelIdentity, sdkError, withDeadline } from './sdk.js';
 
 export type EventHubAuth = 'sas' | 'jwt' | 'workload-identity';
 
@@ -111,10 +111,7 @@ function parse(settings: ProviderSettings, ctx: ParseContext): AzureEventHubConf
       return new Producer(host, hub, staticJwtCredential(token), options);
     });
   }
-  if (serviceAccount !== '') {
-    // Routing refuses it before this point while the feature gate is off (providers/README.md §4); `herald check` too.
-    throw new ConfigError(`${where}: to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller`);
-  }
+  refuseObjectLevelIdentity(settings, where);
   const credential = (): Promise<TokenCredential> => controllerAzureCredential(ctx.runtime);
   return config(provider, 'workload-identity', host, hub, timeoutMs, [...settings.sensitive], async () => {
     const { EventHubProducerClient: Producer } = await import('@azure/event-hubs');

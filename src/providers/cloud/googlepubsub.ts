@@ -5,7 +5,7 @@ import { encodeEvent } from '../../api/event.js';
 import type { ProviderRuntime } from '../runtime.js';
 import { ConfigError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 import { controllerGoogleAuth, emulatorGoogleAuth, parseGoogleCredentials, type GoogleCredentials } from './identity/google.js';
-import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, withDeadline } from './sdk.js';
+import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, refuseObjectLevelIdentity, withDeadline } from './sdk.js';
 
 export interface GooglePubSubConfig {
   /** `namespace/name` of the Provider. */
@@ -56,6 +56,7 @@ function parse(settings: ProviderSettings, ctx: ParseContext): GooglePubSubConfi
   if (settings.channel === '') throw new ConfigError(`${where}: GCP Pub/Sub topic ID cannot be empty`);
   const projectId = settings.address;
   const topicId = settings.channel;
+  refuseObjectLevelIdentity(settings, where);
   // Flux passes the token on when it is non-empty; a token of only whitespace cannot be credentials either.
   const credentials = settings.token !== '' ? parseGoogleCredentials(settings.token, secretWhere) : undefined;
   const sensitive = addSensitive(settings, credentials?.sensitive ?? []);

@@ -125,6 +125,11 @@ describe('googlepubsub: construction errors (spec Validation, in order)', () => 
     expect(configError({ address: 'project-id', channel: '' }).message).toBe('provider apps/ops: GCP Pub/Sub topic ID cannot be empty');
   });
 
+  it('refuses serviceAccountName with the feature-gate error while the gate is off', () => {
+    expect(configError({ address: 'project-id', channel: 'topic', serviceAccountName: 'flux-pubsub' }).message)
+      .toBe('provider apps/ops: to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller');
+  });
+
   it('takes the project from the Secret address over spec.address', async () => {
     const { p, secrets } = provider({ address: 'spec-project', channel: 'from-secret' }, { address: ' secret-project \n' });
     await deliverOnce(runtime, p, secrets, canonicalEvent());
