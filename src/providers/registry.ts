@@ -2,6 +2,8 @@
 import { PROVIDER_CATEGORY, PROVIDER_TYPES, type ProviderType } from '../api/provider.js';
 import type { ProviderCategory, ProviderDefinition } from './types.js';
 import { NatsProvider } from './cloud/nats.js';
+import { GooglePubSubProvider } from './cloud/googlepubsub.js';
+import { AzureEventHubProvider } from './cloud/azureeventhub.js';
 import { GenericProvider } from './generic.js';
 import { GenericHmacProvider } from './generic-hmac.js';
 import { BitbucketServerProvider } from './git/bitbucketserver.js';
@@ -42,6 +44,9 @@ const definitions: readonly ProviderDefinition<unknown>[] = [
   GenericProvider,
   GenericHmacProvider,
   NatsProvider,
+  // cloud buses with vendor SDKs
+  GooglePubSubProvider,
+  AzureEventHubProvider,
   BitbucketServerProvider,
   // incident (HTTP): pagerduty, opsgenie, incident.io, alertmanager, grafana, datadog
   PagerDutyProvider,

@@ -1,0 +1,109 @@
+// Google identity for the cloud providers: the credentials JSON of a Secret (checked at parse time, never quoted in an
+// error) and the controller's application default credentials, one GoogleAuth per Herald instance so tokens are cached
+// once per identity.
+import { createPrivateKey } from 'node:crypto';
+import type { GoogleAuth } from 'google-auth-library';
+import type { ProviderRuntime } from '../../runtime.js';
+import { ConfigError } from '../../types.js';
+import { sharedLazily } from '../sdk.js';
+
+/** The scopes Flux's Pub/Sub client requests (the SDK's defaults). */
+export const PUBSUB_SCOPES = ['https://www.googleapis.com/auth/pubsub', 'https://www.googleapis.com/auth/cloud-platform'];
+
+/** The credential file types google-auth-library accepts (`GoogleAuth.fromJSON`). */
+export const GOOGLE_CREDENTIAL_TYPES = [
+  'service_account', 'authorized_user', 'impersonated_service_account', 'external_account',
+  'external_account_authorized_user', 'gdch_service_account',
+] as const;
+
+/** Fields of a credentials JSON that are secrets on their own. */
+const SECRET_FIELDS = ['private_key', 'private_key_id', 'client_secret', 'refresh_token'];
+
+export interface GoogleCredentials {
+  /** The parsed JSON, handed to google-auth-library as `credentials`. */
+  readonly json: Record<string, unknown>;
+  readonly type: (typeof GOOGLE_CREDENTIAL_TYPES)[number];
+  /** The service account or client the credentials name (safe to log). */
+  readonly identity: string;
+  /** Secret fields of the JSON (private key, client secret, refresh token), to mask. */
+  readonly sensitive: string[];
+}
+
+/**
+ * Parses the Secret `token` as a Google credentials JSON. Errors name the Secret and key and never quote the value
+ * (JSON.parse messages quote the input, so they are not passed on).
+ */
+export function parseGoogleCredentials(token: string, secretWhere: string): GoogleCredentials {
+  const bad = (why: string): ConfigError => new ConfigError(`${secretWhere} key 'token': ${why}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(token);
+  } catch {
+    throw bad('is not valid JSON; a Google credentials JSON (for example a service-account key file) is expected');
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw bad('is not a JSON object; a Google credentials JSON (for example a service-account key file) is expected');
+  }
+  const obj = json as Record<string, unknown>;
+  const type = obj['type'];
+  if (typeof type !== 'string' || type === '') {
+    throw bad(`the credentials JSON has no "type" (one of ${GOOGLE_CREDENTIAL_TYPES.join(', ')})`);
+  }
+  if (!(GOOGLE_CREDENTIAL_TYPES as readonly string[]).includes(type)) {
+    throw bad(`the credentials JSON has the unsupported type ${JSON.stringify(type)} (one of ${GOOGLE_CREDENTIAL_TYPES.join(', ')})`);
+  }
+  const field = (name: string): string | undefined => (typeof obj[name] === 'string' && obj[name] !== '' ? (obj[name] as string) : undefined);
+  const sensitive: string[] = [];
+  for (const name of SECRET_FIELDS) {
+    const v = field(name);
+    if (v !== undefined) {
+      sensitive.push(v);
+      // A PEM key also leaks line by line.
+      if (name === 'private_key') for (const line of v.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) sensitive.push(line);
+    }
+  }
+  let identity = field('client_email') ?? field('client_id') ?? field('service_account_impersonation_url') ?? field('audience') ?? '';
+  if (type === 'service_account') {
+    for (const name of ['client_email', 'private_key']) {
+      if (field(name) === undefined) throw bad(`the service-account key has no "${name}"`);
+    }
+    try {
+      createPrivateKey(field('private_key')!);
+    } catch {
+      throw bad('the service-account key\'s "private_key" is not a valid PEM private key');
+    }
+  }
+  if (type === 'authorized_user') {
+    for (const name of ['client_id', 'client_secret', 'refresh_token']) {
+      if (field(name) === undefined) throw bad(`the authorized_user credentials have no "${name}"`);
+    }
+  }
+  if (type === 'external_account' && (obj['credential_source'] === undefined || field('audience') === undefined)) {
+    throw bad('the external_account credentials need "audience" and "credential_source"');
+  }
+  if (type === 'impersonated_service_account') {
+    identity = field('service_account_impersonation_url') ?? identity;
+    if (identity === '' || obj['source_credentials'] === undefined) {
+      throw bad('the impersonated_service_account credentials need "service_account_impersonation_url" and "source_credentials"');
+    }
+  }
+  return { json: obj, type: type as GoogleCredentials['type'], identity, sensitive };
+}
+
+/**
+ * The controller's own Google identity (application default credentials: GKE metadata server, workload identity
+ * federation config in GOOGLE_APPLICATION_CREDENTIALS, ...), one per Herald instance so every Provider without a token
+ * shares its cached access token. google-auth-library is imported on first use.
+ */
+export function controllerGoogleAuth(runtime: ProviderRuntime): Promise<GoogleAuth> {
+  return sharedLazily(runtime, 'google-application-default-credentials', async () => {
+    const { GoogleAuth: Auth } = await import('google-auth-library');
+    return new Auth({ scopes: PUBSUB_SCOPES });
+  });
+}
+
+/** A GoogleAuth that never looks for credentials, for a client talking to an emulator (which takes none). */
+export async function emulatorGoogleAuth(): Promise<GoogleAuth> {
+  const { GoogleAuth: Auth } = await import('google-auth-library');
+  return new Auth({ universeDomain: 'googleapis.com' });
+}
