@@ -26,6 +26,10 @@ export class MemoryOutbox implements Outbox {
   private handler?: DeliveryHandler;
   private pending = 0;
   private closed = false;
+  private closing?: Promise<void>;
+  /** Deliveries dropped by close (set once it has aborted them). */
+  dropped?: number;
+  private onDrained?: () => void;
   private readonly concurrency: number;
   private readonly maxPending: number;
 
@@ -98,17 +102,39 @@ export class MemoryOutbox implements Outbox {
       return;
     }
     this.pending--;
+    if (this.pending === 0) this.onDrained?.();
   }
 
+  /**
+   * Stops taking deliveries, keeps sending for up to `graceMs` until nothing is pending, then aborts the rest (an
+   * attempt that ignores the abort gets one more second). `dropped` then holds how many were not sent.
+   */
   async close(graceMs = 5000): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
-    const settled = Promise.allSettled([...this.inflight]);
-    const timer = new Promise((r) => setTimeout(r, graceMs).unref());
-    await Promise.race([settled, timer]);
-    this.abort.abort(new Error('shutting down'));
-    for (const t of this.timers) clearTimeout(t);
-    const lost = this.pending - this.inflight.size;
-    if (this.pending > 0) this.opts.log.warn({ pending: this.pending, waiting: lost }, 'memory outbox closed with deliveries not sent (use --outbox jetstream to keep them across restarts)');
-    await Promise.allSettled([...this.inflight]);
+    this.closing = (async () => {
+      if (this.pending > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, graceMs);
+          this.onDrained = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+      this.onDrained = undefined;
+      const dropped = this.pending;
+      this.abort.abort(new Error('shutting down'));
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      if (dropped > 0) {
+        this.opts.log.error({ dropped, inFlight: this.inflight.size, waiting: dropped - this.inflight.size }, `memory outbox closed: ${dropped} deliveries dropped, not sent within the grace period (use --outbox jetstream to keep them across restarts)`);
+      } else {
+        this.opts.log.info({ dropped: 0 }, 'memory outbox closed: every accepted delivery was finished');
+      }
+      await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 1000).unref())]);
+      this.dropped = dropped;
+    })();
+    return this.closing;
   }
 }
