@@ -111,7 +111,16 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     closers.push(() => backends.close());
   } else {
     dedup = new MemoryDedupStore(config.rateLimitInterval);
-    outbox = new MemoryOutbox({ perProviderConcurrency: config.deliveryConcurrency, log: log.child({ logger: 'outbox' }) });
+    outbox = new MemoryOutbox({
+      perProviderConcurrency: config.deliveryConcurrency,
+      limits: {
+        maxPending: config.outboxMaxPending,
+        maxBytes: config.outboxMaxBytes,
+        providerMaxPending: config.outboxProviderMaxPending,
+        providerMaxBytes: config.outboxProviderMaxBytes,
+      },
+      log: log.child({ logger: 'outbox' }),
+    });
     closers.push(async () => dedup.close?.());
   }
 

@@ -7,6 +7,7 @@ import type { LabelLookup, ResourceStore } from '../resources/store.js';
 import { selectAlerts } from '../routing/match.js';
 import { conflictAnnotations } from '../routing/metadata.js';
 import { prepareNotification } from '../routing/notification.js';
+import { OutboxFullError } from './memory.js';
 import type { Outbox } from './outbox.js';
 import type { ProviderCache } from './provider-cache.js';
 
@@ -23,6 +24,8 @@ export interface DispatcherOptions {
 export interface DispatchSummary {
   matched: number;
   enqueued: number;
+  /** Deliveries refused because their provider's share of the memory outbox was full. */
+  refused?: number;
 }
 
 /** The outbox refused a delivery: the event server answers 503 so that the emitter retries. */
@@ -91,8 +94,13 @@ export class Dispatcher {
     if (droppedCommitStatus.length) log.info({ alerts: droppedCommitStatus, eventInvolvedObject: event.involvedObject }, 'event dropped for commit status providers due to missing commit metadata key');
     if (droppedChangeRequest.length) log.info({ alerts: droppedChangeRequest, eventInvolvedObject: event.involvedObject }, 'event dropped for change request providers due to missing change request metadata key');
     const results = await Promise.allSettled(enqueues);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // A provider whose share of the memory outbox is full refuses its own deliveries (logged and counted by the outbox);
+    // the event is still accepted for the others. Only when every delivery was refused does the emitter get 503, so
+    // that it retries. Any other failure (a durable outbox that cannot store) fails the event as before.
+    const refused = rejected.filter((r) => r.reason instanceof OutboxFullError).length;
+    const failed = rejected.find((r) => !(r.reason instanceof OutboxFullError)) ?? (refused > 0 && refused === enqueues.length ? rejected[0] : undefined);
     if (failed) throw new OutboxUnavailableError(`could not store the notification: ${(failed.reason as Error).message}`);
-    return { matched: matched.length, enqueued: enqueues.length };
+    return { matched: matched.length, enqueued: enqueues.length - refused, refused };
   }
 }
