@@ -69,6 +69,11 @@ export const outboxRefusedTotal = new client.Counter({
   labelNames: ['type', 'scope'] as const,
 });
 
+export const logLinesDroppedTotal = new client.Counter({
+  name: 'herald_log_lines_dropped_total',
+  help: 'Log lines dropped because stderr did not keep up and the log buffer was full.',
+});
+
 let defaultsStarted = false;
 export function collectProcessMetrics(): void {
   if (defaultsStarted) return;

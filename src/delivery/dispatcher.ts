@@ -1,7 +1,7 @@
 // From an accepted event to stored deliveries: select Alerts, prepare each, check its provider config, enqueue.
 import { randomUUID } from 'node:crypto';
 import { describeObject, type FluxEvent } from '../api/event.js';
-import type { Logger } from '../logger.js';
+import { excerpt, loggedMessage, MAX_LOGGED_ERROR, type Logger } from '../logger.js';
 import type { AlertEventRecorder } from '../resources/recorder.js';
 import type { LabelLookup, ResourceStore } from '../resources/store.js';
 import { selectAlerts } from '../routing/match.js';
@@ -52,7 +52,8 @@ export class Dispatcher {
       if (log.isLevelEnabled('debug')) log.debug({ eventInvolvedObject: event.involvedObject }, 'discarding event, no alerts found for the involved object');
       return { matched: 0, enqueued: 0 };
     }
-    log.info({ eventInvolvedObject: event.involvedObject, message: event.message }, 'dispatching event');
+    // A bounded excerpt: a 3 MiB message on every info line filled the log buffers (and memory) under load.
+    log.info({ eventInvolvedObject: event.involvedObject, ...loggedMessage(event.message) }, 'dispatching event');
     const droppedCommitStatus: string[] = [];
     const droppedChangeRequest: string[] = [];
     const enqueues: Promise<void>[] = [];
@@ -66,7 +67,8 @@ export class Dispatcher {
         (prepared.gate === 'commit-status' ? droppedCommitStatus : droppedChangeRequest).push(`${a.namespace}/${a.name}`);
         continue;
       }
-      const failure = (message: string) => {
+      const failure = (text: string) => {
+        const message = excerpt(text, MAX_LOGGED_ERROR);
         log.error({ ...alertLog, error: message }, 'failed to dispatch notification');
         recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(event.involvedObject)}: ${message}`);
       };
