@@ -55,7 +55,11 @@ export function createEventServer(opts: EventServerOptions): FastifyInstance {
       headersTimeout: HEADERS_TIMEOUT_MS,
       keepAliveTimeout: 30_000,
       connectionsCheckingInterval: 1000,
-    }, handler);
+    }, (req, res) => {
+      // Content-Type is not checked (event-server.md §4.1): a garbled one must not make the framework answer 400/415.
+      if (req.headers['content-type'] !== undefined) req.headers['content-type'] = 'application/octet-stream';
+      handler(req, res);
+    });
     const sockets = new Set<Socket>();
     openSockets.set(server, sockets);
     server.on('connection', (socket: Socket) => {
