@@ -6,17 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { tempConfigDirs, webhookForKind } from '../../helpers/config-dir.js';
 import { postEvent, startHerald } from '../../helpers/herald-process.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
+import { maxLagMs } from '../../helpers/overload.js';
 
 function configMaps(count: number): string {
   const docs: string[] = [];
   for (let i = 0; i < count; i++) docs.push(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  namespace: apps\n  labels: { team: t${i % 10}, tier: backend }\ndata:\n  key: value-${i}`);
   return docs.join('\n---\n');
-}
-
-async function maxLagMs(metricsUrl: string): Promise<number> {
-  const text = await fetch(`${metricsUrl}/metrics`).then((r) => r.text());
-  const line = text.split('\n').find((l) => l.startsWith('nodejs_eventloop_lag_max_seconds '));
-  return Number(line!.split(' ')[1]) * 1000;
 }
 
 describe('large manifest files', () => {

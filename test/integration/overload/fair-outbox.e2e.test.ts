@@ -1,27 +1,10 @@
 // A provider that never answers, behind 50 Alerts, fills only its own share of the memory outbox: events for a healthy
 // provider keep being accepted and delivered, and the stuck provider's refusals are logged and counted.
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { tempConfigDirs } from '../../helpers/config-dir.js';
 import { postEvent, startHerald } from '../../helpers/herald-process.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
-
-async function startHangingServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createNetServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
-}
+import { startHangingServer } from '../../helpers/overload.js';
 
 function manifests(stuckUrl: string, healthyUrl: string): string {
   const docs = [

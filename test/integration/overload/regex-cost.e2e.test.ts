@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { tempConfigDirs } from '../../helpers/config-dir.js';
 import { postEvent, startHerald } from '../../helpers/herald-process.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
+import { maxLagMs } from '../../helpers/overload.js';
 import { checkDirectory } from '../../../src/tools.js';
 
 function manifests(hookUrl: string): string {
@@ -48,12 +49,6 @@ const LAG_LIMIT_MS = 250;
  * single match of (.*a){20}$ on the event loop took 4–7 s before the worker).
  */
 const ANSWER_LIMIT_MS = 1000;
-
-async function maxLagMs(metricsUrl: string): Promise<number> {
-  const text = await fetch(`${metricsUrl}/metrics`).then((r) => r.text());
-  const line = text.split('\n').find((l) => l.startsWith('nodejs_eventloop_lag_max_seconds '));
-  return Number(line!.split(' ')[1]) * 1000;
-}
 
 describe('costly Alert regexes', () => {
   const configDir = tempConfigDirs('herald-regex-');

@@ -1,9 +1,11 @@
-// Graceful shutdown with the memory outbox: SIGTERM refuses new work, finishes in-flight deliveries, exits 0.
-import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+// Graceful shutdown with the memory outbox: SIGTERM refuses new work, finishes in-flight deliveries, exits 0 within the grace
+// period plus 2 s even with slow, silent and hanging peers, and logs what it dropped.
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { tempConfigDirs, webhookForKind } from '../../helpers/config-dir.js';
 import { postEvent, startHerald } from '../../helpers/herald-process.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
+import { startHangingServer } from '../../helpers/overload.js';
 
 describe('SIGTERM with the memory outbox', () => {
   const configDir = tempConfigDirs('herald-shutdown-');
@@ -36,28 +38,6 @@ describe('SIGTERM with the memory outbox', () => {
   });
 });
 
-/** A TCP server that accepts connections and never answers: a webhook that hangs. */
-async function startSilentServer(): Promise<{ url: string; close(): Promise<void>; connections: () => number }> {
-  const sockets = new Set<Socket>();
-  let seen = 0;
-  const server = createNetServer((s) => {
-    seen++;
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    connections: () => seen,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
-}
-
 /** Opens a raw connection to `url`, optionally writes `first`, then one byte of `trickle` per second. */
 async function trickleClient(url: string, first: string, trickle: string): Promise<Socket> {
   const { hostname, port } = new URL(url);
@@ -78,7 +58,7 @@ describe('SIGTERM with slow, silent and hanging peers', () => {
   const configDir = tempConfigDirs('herald-shutdown-slow-');
 
   it('exits 0 within the grace period plus 2 s and logs how many deliveries it dropped', async () => {
-    const hook = await startSilentServer();
+    const hook = await startHangingServer();
     const dir = configDir({ 'c.yaml': webhookForKind('hang', `${hook.url}/hang`, 'GitRepository') });
     const graceMs = 3000;
     const h = await startHerald({ configDir: dir, args: ['--shutdown-grace-period', `${graceMs}ms`] });
@@ -119,7 +99,7 @@ describe('SIGTERM with slow, silent and hanging peers', () => {
   });
 
   it('on a second SIGTERM exits at once and says how many deliveries it dropped', async () => {
-    const hook = await startSilentServer();
+    const hook = await startHangingServer();
     const dir = configDir({ 'c.yaml': webhookForKind('hang', `${hook.url}/hang`, 'GitRepository') });
     const h = await startHerald({ configDir: dir, args: ['--shutdown-grace-period', '20s'] });
     try {
