@@ -90,3 +90,65 @@ describe('fair memory outbox', () => {
     }
   });
 });
+
+describe('memory outbox bounded by bytes', () => {
+  const configDir = tempConfigDirs('herald-bytes-');
+
+  it('holds at most the provider byte share of 256 KiB events during an outage and delivers every accepted one after it', async () => {
+    let down = true;
+    const hook = await startRecordingServer({ respond: () => (down ? { status: 503, headers: { 'retry-after': '1' }, body: 'down' } : { status: 200 }) });
+    const dir = configDir({ 'c.yaml': `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: flaky, namespace: flux-system }
+spec: { type: generic, address: '${hook.url}/hook', timeout: 30s }
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata: { name: all, namespace: flux-system }
+spec:
+  providerRef: { name: flaky }
+  eventSources: [{ kind: GitRepository, name: '*' }]
+` });
+    const h = await startHerald({ configDir: dir, args: ['--outbox-provider-max-bytes', '4Mi'] });
+    try {
+      const accepted: string[] = [];
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const message = `event-${i}-${'x'.repeat(256 * 1024)}`;
+        const r = await postEvent(h.eventsUrl, { involvedObject: { kind: 'GitRepository', namespace: 'flux-system', name: 'repo' }, severity: 'info', message });
+        statuses.push(r.status);
+        if (r.status === 202) accepted.push(`event-${i}-`);
+      }
+      const metrics = await fetch(`${h.metricsUrl}/metrics`).then((r) => r.text());
+      const held = metric(metrics, 'herald_outbox_pending_bytes');
+      // 4 MiB hold 15 such notifications (their size counts the message and the metadata around it).
+      expect(accepted.length).toBe(15);
+      expect(statuses.slice(15).every((s) => s === 503)).toBe(true);
+      expect(held).toBeLessThanOrEqual(4 * 1024 * 1024);
+      expect(held).toBeGreaterThan(3.5 * 1024 * 1024);
+      down = false;
+      // The retries (every second, Retry-After) drain the outbox once the endpoint answers again.
+      let pending = held;
+      for (let i = 0; i < 100 && pending > 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        pending = metric(await fetch(`${h.metricsUrl}/metrics`).then((r) => r.text()), 'herald_outbox_pending_bytes');
+      }
+      expect(pending).toBe(0);
+      // Every accepted event was delivered (the refused ones were answered 503, so their emitters retry them).
+      const delivered = new Set(hook.requests.filter((q) => q.headers['content-length'] !== undefined).flatMap((q) => {
+        try {
+          const m = String(JSON.parse(q.text).message);
+          return [m.slice(0, m.indexOf('-', 6) + 1)];
+        } catch {
+          return [];
+        }
+      }));
+      expect(hook.requests.length).toBeGreaterThan(accepted.length);
+      for (const a of accepted) expect(delivered).toContain(a);
+      expect(h.records().some((r) => r.msg === 'notification delivered')).toBe(true);
+    } finally {
+      await h.kill();
+      await hook.close();
+    }
+  });
+});
