@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { root } from './lib.mjs';
 
-const all = { core: 'bench/core.mjs', nats: 'bench/nats.mjs', outbox: 'bench/outbox.mjs' };
+const all = { core: 'bench/core.mjs', nats: 'bench/nats.mjs', outbox: 'bench/outbox.mjs', soak: 'bench/soak.mjs' };
 const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
 let failed = 0;
 for (const name of names) {
