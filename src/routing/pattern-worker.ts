@@ -13,8 +13,14 @@ export const INLINE_COST = 2_000_000;
 /** Time one off-thread match may take (from when the worker starts it). */
 export const MATCH_BUDGET_MS = 1000;
 
-/** The outcome of one pattern on one message. `timedOut` means the budget was spent: the pattern counts as not matching. */
-export type PatternResult = { found: boolean; timedOut?: false } | { found: false; timedOut: true };
+/** Off-thread matches waiting at most; beyond, a match is not attempted (each waiting job holds its message). */
+export const MAX_BACKLOG = 32;
+
+/**
+ * The outcome of one pattern on one message. `timedOut` means the budget was spent, or (`busy`) the backlog was full:
+ * the pattern counts as not matching.
+ */
+export type PatternResult = { found: boolean; timedOut?: false } | { found: false; timedOut: true; busy?: boolean };
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -55,6 +61,7 @@ export class PatternMatcher {
   constructor(private readonly budgetMs = MATCH_BUDGET_MS) {}
 
   match(pattern: string, message: string): Promise<PatternResult> {
+    if (this.backlog >= MAX_BACKLOG) return Promise.resolve({ found: false, timedOut: true, busy: true });
     return new Promise((resolve) => {
       this.queue.push({ id: ++this.seq, pattern, message, resolve });
       this.next();
@@ -110,9 +117,17 @@ export class PatternMatcher {
     w.postMessage({ id: job.id, pattern: job.pattern, message: job.message });
   }
 
+  /** Ends the worker; waiting and running matches count as not matching. The matcher can be used again afterwards. */
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
+    const cur = this.current;
+    this.current = undefined;
+    if (cur) {
+      clearTimeout(cur.timer);
+      cur.job.resolve({ found: false, timedOut: true });
+    }
+    for (const job of this.queue.splice(0)) job.resolve({ found: false, timedOut: true });
     if (w) await w.terminate();
   }
 }
