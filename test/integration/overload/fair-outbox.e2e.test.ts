@@ -74,7 +74,13 @@ describe('fair memory outbox', () => {
         expect(texts).toContain(`healthy ${i}`);
         expect(texts).toContain(`both ${i}`);
       }
-      const metrics = await fetch(`${h.metricsUrl}/metrics`).then((r) => r.text());
+      // The last healthy deliveries may still be finishing: wait until the outbox holds only the stuck share.
+      let metrics = '';
+      for (let i = 0; i < 40; i++) {
+        metrics = await fetch(`${h.metricsUrl}/metrics`).then((r) => r.text());
+        if (metric(metrics, 'herald_outbox_pending_deliveries') === 200) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       // The stuck provider holds exactly its share; the healthy one holds nothing once delivered.
       expect(metric(metrics, 'herald_outbox_pending_deliveries')).toBe(200);
       expect(metric(metrics, 'herald_outbox_refused_total{type="generic",scope="provider"}')).toBe(30 * 50 * 2 - 200);
