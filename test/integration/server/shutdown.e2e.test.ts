@@ -80,6 +80,7 @@ describe('SIGTERM with slow, silent and hanging peers', () => {
       const silentClosed = new Promise<number>((r) => clients[2]!.once('close', () => r(Date.now() - started)));
       const code = await h.stop();
       const took = Date.now() - started;
+      console.log(`SIGTERM to exit: ${took} ms (grace ${graceMs} ms)`);
       // The silent connection is closed at once, not after the in-flight bound.
       expect(await silentClosed).toBeLessThan(1000);
       expect(code).toBe(0);
