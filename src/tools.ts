@@ -109,7 +109,7 @@ export async function explainDirectory(
         out(`  ${a.namespace}/${a.name}: MATCH (${via}) -> ${prepared.provider.spec.type} provider ${prepared.provider.metadata.name}${prepared.notification.commitStatusId ? ` (commit status id ${prepared.notification.commitStatusId})` : ''}`);
         if (runtime) {
           const preview = await previewNotification(prepared.notification, c.alert, prepared.provider, { templates, runtime, secret: (ns, n) => store.secret(ns, n) });
-          for (const line of formatPreview(preview)) out(`    ${line}`);
+          for (const line of formatPreview(preview)) out(line === '' ? '' : `    ${line}`);
         }
         break;
       case 'skip':

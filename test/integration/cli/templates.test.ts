@@ -1,0 +1,173 @@
+// Templates as a user meets them: `herald check` reports a broken one, `herald explain --render` previews the request
+// (secrets masked, nothing sent), and `herald serve` sends exactly the previewed bytes, or Flux's format when the
+// template is broken or runs away.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cliPath, postEvent, startHerald } from '../../helpers/herald-process.js';
+import { fixturesDir, fixtureText } from '../../helpers/fixtures.js';
+import { startRecordingServer } from '../../helpers/recording-server.js';
+import { tempConfigDirs } from '../../helpers/config-dir.js';
+
+const configDir = tempConfigDirs('herald-tpl-cli-');
+const EVENT = path.join(fixturesDir, 'events/kustomize-controller-health-check-failed.json');
+
+function herald(...args: string[]) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A Provider and an Alert on every Kustomization in flux-system, with the Alert's annotations. */
+function pair(name: string, provider: string, annotations: Record<string, string>): string {
+  const ann = Object.entries(annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n');
+  return `${provider.trim()}
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata:
+  name: ${name}
+  namespace: flux-system
+${ann ? `  annotations:\n${ann}\n` : ''}spec:
+  providerRef: { name: ${name} }
+  eventSources: [{ kind: Kustomization, name: '*' }]
+`;
+}
+
+const generic = (name: string, address: string) => `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: ${name}, namespace: flux-system }
+spec: { type: generic, address: '${address}' }`;
+
+const BODY_TEMPLATE = '{"title": "{{ event.involvedObject.kind }}/{{ event.involvedObject.name }} {{ event.reason }}", "text": {{ event.message | json }}}\n';
+
+describe('herald check and templates', () => {
+  it('reports a template that does not parse, a missing file, an escaping path and a ConfigMap ref; ok otherwise', () => {
+    const d = configDir({
+      'a.yaml': [
+        pair('broken', generic('broken', 'https://example.com/a'), { 'herald.dev/template': '{% if event.severity %}unclosed' }),
+        pair('missing', generic('missing', 'https://example.com/b'), { 'herald.dev/template-ref': 'templates/nope.liquid' }),
+        pair('escape', generic('escape', 'https://example.com/c'), { 'herald.dev/template-ref': '../etc/passwd' }),
+        pair('cm', generic('cm', 'https://example.com/d'), { 'herald.dev/template-ref': 'configmap:templates/slack' }),
+      ].join('---\n'),
+    });
+    const r = herald('check', d);
+    expect(r.code).toBe(1);
+    const lines = r.out.trim().split('\n');
+    expect(lines).toContain('Alert flux-system/broken: herald.dev/template: failed to parse template: tag {% if event.severity %} not closed, line:1, col:1');
+    expect(lines).toContain('Alert flux-system/missing: herald.dev/template-ref: cannot read the template file (ENOENT)');
+    expect(lines).toContain("Alert flux-system/escape: herald.dev/template-ref: \"../etc/passwd\" must be a relative path inside the config directory, without '..'");
+    expect(lines.some((l) => l.startsWith('Alert flux-system/cm: herald.dev/template-ref: ConfigMap templates (configmap:templates/slack) are not supported yet'))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^4 problem\(s\) in /);
+
+    const good = configDir({ 'a.yaml': pair('good', generic('good', 'https://example.com/a'), { 'herald.dev/template-ref': 'body.liquid' }), 'body.liquid': BODY_TEMPLATE });
+    const ok = herald('check', good);
+    expect(ok.out).toMatch(/^ok: 1 Alerts, 1 Providers/);
+    expect(ok.code).toBe(0);
+  });
+});
+
+describe('herald explain --render', () => {
+  it('prints each request with secrets masked and sends nothing; git and bus types say what they would do', async () => {
+    const srv = await startRecordingServer();
+    try {
+      const slackHook = `${srv.url}/services/T000/B000/XXXXSECRETXXXX`;
+      const d = configDir({
+        'a.yaml': [
+          pair('slack', `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: slack, namespace: flux-system }
+spec: { type: slack, channel: '#ops', secretRef: { name: slack-url } }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: slack-url, namespace: flux-system }
+stringData: { address: '${slackHook}' }`, { 'herald.dev/template': ':boom: *{{ event.involvedObject.name }}* {{ event.reason }}' }),
+          pair('pd', `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: pd, namespace: flux-system }
+spec: { type: opsgenie, address: '${srv.url}/v2/alerts', secretRef: { name: genie } }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: genie, namespace: flux-system }
+stringData: { token: genie-key-1234 }`, {}),
+          pair('bus', `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: bus, namespace: flux-system }
+spec: { type: nats, address: 'nats://127.0.0.1:1', channel: flux.events }`, {}),
+          pair('git', `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: git, namespace: flux-system }
+spec: { type: github, address: 'https://github.com/acme/fleet', secretRef: { name: gh } }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: gh, namespace: flux-system }
+stringData: { token: ghp-token-5678 }`, { 'herald.dev/template': 'never used' }),
+        ].join('---\n'),
+      });
+      const r = herald('explain', d, EVENT, '--render');
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('flux-system/slack: MATCH (source Kustomization/*) -> slack provider slack\n'
+        + '    POST *****\n    Content-Type: application/json\n\n'
+        + '    {"channel":"#ops","username":"kustomize-controller","icon_url":"","icon_emoji":"","attachments":[{"fallback":"kustomization/apps.flux-system: :boom: *apps* HealthCheckFailed","color":"danger","author_name":"kustomization/apps.flux-system","text":":boom: *apps* HealthCheckFailed"');
+      expect(r.out).toContain(`    POST ${srv.url}/v2/alerts\n    Content-Type: application/json\n    Authorization: GenieKey *****\n`);
+      expect(r.out).toContain('    PUBLISH NATS subject flux.events\n\n    {"involvedObject":{"kind":"Kustomization"');
+      expect(r.out).not.toContain('XXXXSECRETXXXX');
+      expect(r.out).not.toContain('genie-key-1234');
+      expect(r.out).toMatch(/flux-system\/git: MATCH .* -> github provider git \(commit status id [^)]+\)\n    preview not available for github\n/);
+      expect(r.out).not.toContain('ghp-token-5678');
+      expect(r.out).toContain('4 notification(s) would be sent (nothing was sent)');
+      await new Promise((res) => setTimeout(res, 200));
+      expect(srv.requests).toHaveLength(0);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('herald serve with templates', () => {
+  it('sends exactly the previewed request; a broken or runaway template falls back to Flux’s body with a Warning', async () => {
+    const srv = await startRecordingServer();
+    const d = configDir({
+      'a.yaml': [
+        pair('good', generic('good', `${srv.url}/good`), { 'herald.dev/template-ref': 'templates/body.liquid', 'herald.dev/template-content-type': 'application/vnd.example+json' }),
+        pair('broken', generic('broken', `${srv.url}/broken`), { 'herald.dev/template': '{{ event.message ' }),
+        pair('runaway', generic('runaway', `${srv.url}/runaway`), { 'herald.dev/template': '{% for a in (1..100000) %}{% for b in (1..100000) %}xxxxxxxxxx{% endfor %}{% endfor %}' }),
+      ].join('---\n'),
+    });
+    mkdirSync(path.join(d, 'templates'));
+    writeFileSync(path.join(d, 'templates/body.liquid'), BODY_TEMPLATE);
+    const preview = herald('explain', d, EVENT, '--render').out;
+    const h = await startHerald({ configDir: d });
+    try {
+      expect((await postEvent(h.eventsUrl, fixtureText('events/kustomize-controller-health-check-failed.json'))).status).toBe(202);
+      const reqs = await srv.waitFor(3, 10_000);
+      const good = reqs.find((q) => q.url === '/good')!;
+      expect(good.text).toBe('{"title": "Kustomization/apps HealthCheckFailed", "text": "health check failed after 5m0.021470328s: timeout waiting for: [Deployment/apps/podinfo status: \'InProgress\']"}\n');
+      expect(good.headers['content-type']).toBe('application/vnd.example+json');
+      // The preview block of the good Alert is the request received: method and URL, headers in order, body bytes.
+      const block = preview.split('flux-system/good: MATCH')[1]!.split('\n  flux-system/')[0]!.split('\n').slice(1).map((l) => l.replace(/^ {4}/, ''));
+      const blank = block.indexOf('');
+      expect(block[0]).toBe(`POST ${srv.url}/good`);
+      const sent = good.rawHeaders.filter(([n]) => !['host', 'content-length', 'connection', 'accept-encoding', 'user-agent'].includes(n.toLowerCase()));
+      expect(block.slice(1, blank)).toEqual(sent.map(([n, v]) => `${n}: ${v}`));
+      expect(block.slice(blank + 1).join('\n').replace(/\n\d+ notification\(s\)[^]*$/, '')).toBe(good.text);
+
+      const flux = JSON.parse(fixtureText('events/kustomize-controller-health-check-failed.json')) as { message: string };
+      for (const name of ['broken', 'runaway']) {
+        const q = reqs.find((x) => x.url === `/${name}`)!;
+        expect(q.headers['content-type']).toBe('application/json');
+        expect((JSON.parse(q.text) as { message: string }).message).toBe(flux.message);
+      }
+      await h.waitForLog(/"reason":"InvalidConfig".*Alert flux-system\/broken: herald.dev\/template: failed to parse template: .*sending Flux's format instead/);
+      await h.waitForLog(/"reason":"InvalidConfig".*Alert flux-system\/runaway: herald.dev\/template: template render failed: template render limit exceeded/);
+      await h.waitForLog(/message template failed/);
+    } finally {
+      await h.stop();
+      await srv.close();
+    }
+  });
+});
