@@ -2,10 +2,11 @@
 // (secrets masked, nothing sent), and `herald serve` sends exactly the previewed bytes, or Flux's format when the
 // template is broken or runs away.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliPath, postEvent, startHerald } from '../../helpers/herald-process.js';
+import { cliPath, postEvent, repoRoot, startHerald } from '../../helpers/herald-process.js';
+import { checkDirectory, explainDirectory } from '../../../src/tools.js';
 import { fixturesDir, fixtureText } from '../../helpers/fixtures.js';
 import { startRecordingServer } from '../../helpers/recording-server.js';
 import { tempConfigDirs } from '../../helpers/config-dir.js';
@@ -167,6 +168,45 @@ describe('herald serve with templates', () => {
       await h.waitForLog(/message template failed/);
     } finally {
       await h.stop();
+      await srv.close();
+    }
+  });
+});
+
+describe('docs/templates.md examples', () => {
+  it('pass herald check and render as documented (the Slack message and the generic body)', async () => {
+    const page = readFileSync(path.join(repoRoot, 'docs/templates.md'), 'utf8');
+    const yamls = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const liquid = /```liquid\n([\s\S]*?)```/.exec(page)![1]!;
+    expect(yamls).toHaveLength(2);
+    const srv = await startRecordingServer();
+    try {
+      // The documented addresses, pointed at a local server so that a real send can be compared.
+      const d = configDir({
+        'slack.yaml': yamls[0]!.replace('https://hooks.slack.com', srv.url),
+        'generic.yaml': yamls[1]!.replace('https://deploys.example.com', srv.url),
+      });
+      mkdirSync(path.join(d, 'templates'));
+      writeFileSync(path.join(d, 'templates/deploy-event.json.liquid'), liquid);
+      const checked: string[] = [];
+      expect(await checkDirectory(d, (l) => checked.push(l))).toBe(0);
+      expect(checked).toEqual(['ok: 2 Alerts, 2 Providers, 1 Secrets, 0 other objects']);
+      const lines: string[] = [];
+      await explainDirectory(d, EVENT, (l) => lines.push(l), { render: true });
+      const out = lines.join('\n');
+      const slackBody = JSON.parse(lines[lines.findIndex((l) => l.includes('slack-deploys: MATCH')) + 4]!.trim()) as { attachments: { text: string; author_name: string }[] };
+      expect(slackBody.attachments[0]!.author_name).toBe('Kustomization flux-system/apps');
+      expect(slackBody.attachments[0]!.text).toBe(":red_circle: *HealthCheckFailed*\nhealth check failed after 5m0.021470328s: timeout waiting for: [Deployment/apps/podinfo status: 'InProgress']\nRevision `main@sha1:36e078398e08984c645aaad358c9b33e256195fd`\n");
+      const start = lines.findIndex((l) => l.includes('deploy-events: MATCH')) + 4;
+      const body = lines.slice(start, lines.findIndex((l, i) => i > start && l === '    }') + 1).map((l) => l.slice(4)).join('\n');
+      expect(JSON.parse(body)).toEqual({
+        object: 'Kustomization/flux-system/apps', failed: true, reason: 'HealthCheckFailed',
+        text: "health check failed after 5m0.021470328s: timeout waiting for: [Deployment/apps/podinfo status: 'InProgress']",
+        revision: 'main@sha1:36e078398e08984c645aaad358c9b33e256195fd', team: 'platform',
+      });
+      expect(out).not.toContain('XXXXXXXXXXXXXXXXXXXXXXXX');
+      expect(srv.requests).toHaveLength(0);
+    } finally {
       await srv.close();
     }
   });

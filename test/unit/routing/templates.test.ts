@@ -87,6 +87,12 @@ describe('the sandbox and its limits', () => {
     expect(out.error).toBe("Alert apps/webapp-alerts: herald.dev/template: template output is 2000 bytes, over the limit of 1000; sending Flux's format instead");
   });
 
+  it('with the default limits, a template that renders megabytes is cut off at 256 KiB of output', async () => {
+    const out = await render(new AlertTemplates(), { 'herald.dev/template': '{% for i in (1..100000) %}{{ event.message }}{% endfor %}' });
+    expect(out.rendered).toBeUndefined();
+    expect(out.error).toBe("Alert apps/webapp-alerts: herald.dev/template: template output is 2800000 bytes, over the limit of 262144; sending Flux's format instead");
+  });
+
   it('reads no file: include and render find nothing, even next to a real file', async () => {
     const dir = configDir({ 'partial.liquid': 'SECRET FILE' });
     const engine = new AlertTemplates({ configDir: dir });
