@@ -35,10 +35,18 @@ ${ann ? `  annotations:\n${ann}\n` : ''}spec:
 `;
 }
 
-const generic = (name: string, address: string) => `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+const providerYaml = (name: string, spec: string) => `apiVersion: notification.toolkit.fluxcd.io/v1beta3
 kind: Provider
 metadata: { name: ${name}, namespace: flux-system }
-spec: { type: generic, address: '${address}' }`;
+spec: ${spec}`;
+const generic = (name: string, address: string) => providerYaml(name, `{ type: generic, address: '${address}' }`);
+/** A Provider and the Secret its spec references. */
+const withSecret = (name: string, spec: string, secret: string, stringData: string) => `${providerYaml(name, spec)}
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: ${secret}, namespace: flux-system }
+stringData: ${stringData}`;
 
 const BODY_TEMPLATE = '{"title": "{{ event.involvedObject.kind }}/{{ event.involvedObject.name }} {{ event.reason }}", "text": {{ event.message | json }}}\n';
 
@@ -75,37 +83,12 @@ describe('herald explain --render', () => {
       const slackHook = `${srv.url}/services/T000/B000/XXXXSECRETXXXX`;
       const d = configDir({
         'a.yaml': [
-          pair('slack', `apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Provider
-metadata: { name: slack, namespace: flux-system }
-spec: { type: slack, channel: '#ops', secretRef: { name: slack-url } }
----
-apiVersion: v1
-kind: Secret
-metadata: { name: slack-url, namespace: flux-system }
-stringData: { address: '${slackHook}' }`, { 'herald.dev/template': ':boom: *{{ event.involvedObject.name }}* {{ event.reason }}' }),
-          pair('pd', `apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Provider
-metadata: { name: pd, namespace: flux-system }
-spec: { type: opsgenie, address: '${srv.url}/v2/alerts', secretRef: { name: genie } }
----
-apiVersion: v1
-kind: Secret
-metadata: { name: genie, namespace: flux-system }
-stringData: { token: genie-key-1234 }`, {}),
-          pair('bus', `apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Provider
-metadata: { name: bus, namespace: flux-system }
-spec: { type: nats, address: 'nats://127.0.0.1:1', channel: flux.events }`, {}),
-          pair('git', `apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Provider
-metadata: { name: git, namespace: flux-system }
-spec: { type: github, address: 'https://github.com/acme/fleet', secretRef: { name: gh } }
----
-apiVersion: v1
-kind: Secret
-metadata: { name: gh, namespace: flux-system }
-stringData: { token: ghp-token-5678 }`, { 'herald.dev/template': 'never used' }),
+          pair('slack', withSecret('slack', "{ type: slack, channel: '#ops', secretRef: { name: slack-url } }", 'slack-url', `{ address: '${slackHook}' }`),
+            { 'herald.dev/template': ':boom: *{{ event.involvedObject.name }}* {{ event.reason }}' }),
+          pair('pd', withSecret('pd', `{ type: opsgenie, address: '${srv.url}/v2/alerts', secretRef: { name: genie } }`, 'genie', '{ token: genie-key-1234 }'), {}),
+          pair('bus', providerYaml('bus', "{ type: nats, address: 'nats://127.0.0.1:1', channel: flux.events }"), {}),
+          pair('git', withSecret('git', "{ type: github, address: 'https://github.com/acme/fleet', secretRef: { name: gh } }", 'gh', '{ token: ghp-token-5678 }'),
+            { 'herald.dev/template': 'never used' }),
         ].join('---\n'),
       });
       const r = herald('explain', d, EVENT, '--render');
