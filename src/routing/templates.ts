@@ -103,7 +103,11 @@ export class AlertTemplates {
    * a template on a type that is never templated.
    */
   check(alert: Alert, providerType: string | undefined): string[] {
-    if (!hasTemplate(alert)) return [];
+    if (!hasTemplate(alert)) {
+      const a = alert.metadata.annotations ?? {};
+      const alone = [TEMPLATE_TITLE_ANNOTATION, TEMPLATE_CONTENT_TYPE_ANNOTATION].filter((k) => a[k] !== undefined);
+      return alone.map((k) => `warning: ${alertId(alert)}: ${k} is ignored without ${TEMPLATE_ANNOTATION} or ${TEMPLATE_REF_ANNOTATION}`);
+    }
     const id = alertId(alert);
     if (providerType !== undefined && templateTarget(providerType) === undefined) {
       return [`warning: ${id}: ${TEMPLATE_ANNOTATION}: ${providerType} providers are never templated (commit-status, change-request and bus types send Flux's format); the template is ignored`];

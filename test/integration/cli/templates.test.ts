@@ -140,6 +140,7 @@ describe('herald serve with templates', () => {
       expect(block.slice(1, blank)).toEqual(sent.map(([n, v]) => `${n}: ${v}`));
       expect(block.slice(blank + 1).join('\n').replace(/\n\d+ notification\(s\)[^]*$/, '')).toBe(good.text);
 
+      expect(preview).toMatch(/flux-system\/broken: MATCH [^\n]*\n    template failed: Alert flux-system\/broken: herald.dev\/template: failed to parse template: [^\n]*; sending Flux's format instead\n    POST /);
       const flux = JSON.parse(fixtureText('events/kustomize-controller-health-check-failed.json')) as { message: string };
       for (const name of ['broken', 'runaway']) {
         const q = reqs.find((x) => x.url === `/${name}`)!;

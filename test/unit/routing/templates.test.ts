@@ -110,6 +110,8 @@ describe('the sandbox and its limits', () => {
     expect(engine.check(alert({ 'herald.dev/template': '{{ x | nosuchfilter }}' }), 'slack')[0]).toContain('undefined filter: nosuchfilter');
     expect(engine.check(alert({ 'herald.dev/template': '{{ x }}' }), 'slack')).toEqual([]);
     expect(engine.check(alert({ 'herald.dev/template': '{{ x }}' }), 'github')[0]).toMatch(/^warning: .*github providers are never templated/);
+    expect(engine.check(alert({ 'herald.dev/template-title': 'x' }), 'slack'))
+      .toEqual(['warning: Alert apps/webapp-alerts: herald.dev/template-title is ignored without herald.dev/template or herald.dev/template-ref']);
   });
 });
 
