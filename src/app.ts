@@ -1,4 +1,5 @@
 // Wires one Herald process: resource source, store, dispatcher, outbox and workers, and the three HTTP servers.
+import { AlertTemplates } from './routing/templates.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
@@ -131,7 +132,8 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     : new FluxRetryPolicy();
   outbox.start(createDeliveryHandler({ store, providers, recorder, policy, log: log.child({ logger: 'delivery' }) }));
 
-  const dispatcher = new Dispatcher({ store, labels, providers, outbox, recorder, log: log.child({ logger: 'event-server' }), noCrossNamespaceRefs: config.noCrossNamespaceRefs });
+  const dispatcher = new Dispatcher({ store, labels, providers, outbox, recorder, log: log.child({ logger: 'event-server' }), noCrossNamespaceRefs: config.noCrossNamespaceRefs,
+    templates: new AlertTemplates(config.configDir ? { configDir: config.configDir } : {}) });
   const events = createEventServer({ dedup, dispatcher, log: log.child({ logger: 'event-server' }), exportHttpPathMetrics: config.exportHttpPathMetrics, accepting: () => accepting });
   await events.listen({ host: config.eventsAddr.host, port: config.eventsAddr.port });
   const eventsAddr = events.server.address() as AddressInfo;

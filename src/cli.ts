@@ -12,7 +12,8 @@ Usage:
   herald serve [flags]                      receive Flux events and deliver notifications
   herald send [--events-url URL] FILE.json  post an event (default URL http://127.0.0.1:9090/) and print the answer
   herald check DIR                          validate the manifests below DIR; exit 1 with one line per problem
-  herald explain DIR FILE.json              for each Alert in DIR, whether the event matches and, if not, why
+  herald explain DIR FILE.json [--render]   for each Alert in DIR, whether the event matches and, if not, why;
+                                            --render prints each request that would be sent (secrets masked)
   herald outbox status|replay-dead [flags]  inspect the JetStream outbox (see docs/durable-delivery.md)
   herald help                               this text
 
@@ -91,8 +92,10 @@ async function main(argv: string[]): Promise<number> {
       return checkDirectory(rest[0]!);
     }
     case 'explain': {
-      if (rest.length !== 2) throw new UsageError('usage: herald explain DIR FILE.json');
-      return explainDirectory(rest[0]!, rest[1]!);
+      const render = rest.includes('--render');
+      const args = rest.filter((a) => a !== '--render');
+      if (args.length !== 2) throw new UsageError('usage: herald explain DIR FILE.json [--render]');
+      return explainDirectory(args[0]!, args[1]!, undefined, { render });
     }
     case 'outbox': {
       const { outboxCommand } = await import('./jetstream/admin.js');

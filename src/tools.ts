@@ -14,6 +14,8 @@ import { compileCommitStatusExpr } from './routing/commit-status.js';
 import { providerDefinition } from './providers/registry.js';
 import { ProviderRuntime } from './providers/runtime.js';
 import { resolveProviderSettings } from './providers/settings/resolve.js';
+import { formatPreview, previewNotification } from './preview.js';
+import { AlertTemplates } from './routing/templates.js';
 
 async function loadDirectory(dir: string): Promise<{ store: ResourceStore; problems: string[] }> {
   const store = new ResourceStore();
@@ -30,8 +32,12 @@ async function loadDirectory(dir: string): Promise<{ store: ResourceStore; probl
 export async function checkDirectory(dir: string, out: (line: string) => void = (l) => console.log(l)): Promise<number> {
   const { store, problems } = await loadDirectory(dir);
   const warnings: string[] = [];
+  const templates = new AlertTemplates({ configDir: dir });
   for (const c of store.alerts()) {
     const a = c.alert;
+    for (const line of templates.check(a, store.provider(a.metadata.namespace, a.spec.providerRef.name)?.spec.type)) {
+      (line.startsWith('warning: ') ? warnings : problems).push(line);
+    }
     for (const [i, source] of a.spec.eventSources.entries()) {
       if (!(EVENT_SOURCE_KINDS as readonly string[]).includes(source.kind)) {
         warnings.push(`warning: Alert ${a.metadata.namespace}/${a.metadata.name}: spec.eventSources.${i}.kind: ${source.kind} is not one of Flux's kinds (${EVENT_SOURCE_KINDS.join(', ')}); it only matches events of exactly that kind`);
@@ -79,7 +85,14 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
 }
 
 /** For each Alert: whether the event matches, what happens at its provider, or the first rule that excluded it. */
-export async function explainDirectory(dir: string, eventFile: string, out: (line: string) => void = (l) => console.log(l)): Promise<number> {
+export async function explainDirectory(
+  dir: string,
+  eventFile: string,
+  out: (line: string) => void = (l) => console.log(l),
+  opts: { render?: boolean } = {},
+): Promise<number> {
+  const runtime = opts.render ? new ProviderRuntime() : undefined;
+  const templates = new AlertTemplates({ configDir: dir });
   const { store, problems } = await loadDirectory(dir);
   for (const p of problems) out(`warning: ${p}`);
   const event = removeInternalMetadata(cleanMetadata(decodeEvent(await readFile(eventFile))));
@@ -102,6 +115,10 @@ export async function explainDirectory(dir: string, eventFile: string, out: (lin
         }
         matches++;
         out(`  ${a.namespace}/${a.name}: MATCH (${via}) -> ${prepared.provider.spec.type} provider ${prepared.provider.metadata.name}${prepared.notification.commitStatusId ? ` (commit status id ${prepared.notification.commitStatusId})` : ''}`);
+        if (runtime) {
+          const preview = await previewNotification(prepared.notification, c.alert, prepared.provider, { templates, runtime, secret: (ns, n) => store.secret(ns, n) });
+          for (const line of formatPreview(preview)) out(line === '' ? '' : `    ${line}`);
+        }
         break;
       case 'skip':
         out(`  ${a.namespace}/${a.name}: matches (${via}) but not sent: ${prepared.why}`);
@@ -114,6 +131,7 @@ export async function explainDirectory(dir: string, eventFile: string, out: (lin
         break;
     }
   }
-  out(`${matches} notification(s) would be sent`);
+  await runtime?.close();
+  out(`${matches} notification(s) would be sent${runtime ? ' (nothing was sent)' : ''}`);
   return 0;
 }

@@ -8,6 +8,7 @@ import { selectAlerts } from '../routing/match.js';
 import { conflictAnnotations } from '../routing/metadata.js';
 import { prepareNotification } from '../routing/notification.js';
 import { OutboxFullError } from './memory.js';
+import { hasTemplate, type AlertTemplates } from '../routing/templates.js';
 import type { Outbox } from './outbox.js';
 import type { ProviderCache } from './provider-cache.js';
 
@@ -19,6 +20,8 @@ export interface DispatcherOptions {
   recorder: AlertEventRecorder;
   log: Logger;
   noCrossNamespaceRefs: boolean;
+  /** Alert message templates (docs/templates.md); without it every notification is in Flux's format. */
+  templates?: AlertTemplates;
 }
 
 export interface DispatchSummary {
@@ -90,6 +93,14 @@ export class Dispatcher {
       } catch (err) {
         failure((err as Error).message);
         continue;
+      }
+      if (this.opts.templates && hasTemplate(compiled.alert)) {
+        const outcome = await this.opts.templates.render(prepared.notification, compiled.alert, prepared.provider);
+        if (outcome.rendered) prepared.notification.rendered = outcome.rendered;
+        if (outcome.error !== undefined) {
+          log.error({ ...alertLog, error: outcome.error }, 'message template failed');
+          recorder.warning(alertRef, 'InvalidConfig', outcome.error);
+        }
       }
       enqueues.push(outbox.enqueue({ id: randomUUID(), notification: prepared.notification, acceptedAt }));
     }

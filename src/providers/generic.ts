@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { encodeEvent } from '../api/event.js';
 import { requestUriCheck } from '../go/url.js';
 import { defineHttpProvider, jsonPost } from './http/provider.js';
+import { renderedBody } from './rendered.js';
 import { ConfigError, type ProviderSettings } from './types.js';
 
 export interface ForwarderConfig {
@@ -38,10 +39,13 @@ export function forwarder(type: 'generic' | 'generic-hmac') {
     category: 'forwarding',
     parse: (settings) => parseForwarder(settings, signed),
     request(n, config) {
-      const body = encodeEvent(n.event);
+      // An Alert template (herald.dev/template) replaces the whole body and its content type; the HMAC signs what is sent.
+      const rendered = renderedBody(n);
+      const body = rendered?.body ?? encodeEvent(n.event);
       return jsonPost(
         config.url,
         body,
+        rendered ? { 'Content-Type': rendered.contentType } : undefined,
         { 'Gotk-Component': n.event.reportingController },
         config.headers,
         config.hmacKey ? { 'X-Signature': hmacSignature(config.hmacKey, body) } : undefined,

@@ -3,6 +3,7 @@ import type { FluxEvent } from '../api/event.js';
 import type { Provider, ProviderCategory, ProviderType } from '../api/provider.js';
 import type { Logger } from '../logger.js';
 import type { ProviderRuntime } from './runtime.js';
+import type { Rendered } from './rendered.js';
 
 /** TLS material from certSecretRef (or, for commit-status types, the secretRef), PEM strings. */
 export interface TlsMaterial {
@@ -46,7 +47,18 @@ export interface Notification {
   provider: { namespace: string; name: string; uid: string; type: string };
   /** Only for commit-status provider types (event-server.md §10). */
   commitStatusId?: string;
+  /** The Alert's message template output (docs/templates.md); absent means Flux's format. Never for git types. */
+  rendered?: Rendered;
 }
+
+/**
+ * What a Provider would send for one notification, for `herald explain --render`: an HTTP request, a message
+ * published to a bus subject or topic, or a line saying why there is no preview. Secrets are not masked here.
+ */
+export type RequestPreview =
+  | { kind: 'http'; method: string; url: string; headers: Record<string, string>; body?: string | Buffer }
+  | { kind: 'publish'; target: string; payload: string }
+  | { kind: 'none'; why: string };
 
 export interface SendContext {
   /** Aborted when the provider timeout for this delivery expires or Herald shuts down. */
@@ -85,6 +97,11 @@ export interface ProviderDefinition<C = unknown> {
   parse(settings: ProviderSettings, ctx: ParseContext): C;
   /** Sends one notification with one attempt; throws DeliveryError (retryable or not) on failure. */
   send(notification: Notification, config: C, ctx: SendContext): Promise<void>;
+  /**
+   * The request `send` would make first, without sending it (`herald explain --render`); undefined when the type
+   * sends nothing for this notification. Optional: types without it show "preview not available".
+   */
+  preview?(notification: Notification, config: C): RequestPreview | undefined;
   /** Releases what the config holds (pooled connections) when the Provider or its Secret changes, or on shutdown. */
   close?(config: C): Promise<void>;
 }

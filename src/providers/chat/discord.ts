@@ -4,7 +4,7 @@ import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { ConfigError } from '../types.js';
 import { checkAddress, providerRef, webhookSecrets, withMaskedErrors } from './address.js';
 import { SLACK_COLOURS } from './colours.js';
-import { slackMessage } from './slack-attachment.js';
+import { slackMessage, textOf } from './slack-attachment.js';
 
 export interface DiscordConfig {
   url: string;
@@ -54,6 +54,7 @@ export const DiscordProvider = withMaskedErrors(defineHttpProvider<DiscordConfig
       username: config.username || n.event.reportingController,
       fallback: false,
       colours: SLACK_COLOURS,
+      ...textOf(n),
     });
     return jsonPost(config.url, body);
   },

@@ -2,6 +2,8 @@
 import type { FluxEvent } from '../../api/event.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { renderedText, renderedTitle } from '../rendered.js';
+import type { Notification } from '../types.js';
 import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
 import { goJson } from '../../go/json.js';
 
@@ -16,8 +18,9 @@ function widget(textParagraph: unknown, keyValue: unknown): unknown {
   return { textParagraph, keyValue };
 }
 
-export function googleChatMessage(event: FluxEvent): string {
-  const text = event.severity === 'error' ? `<font color="#ff0000">${event.message}</font>` : event.message;
+export function googleChatMessage(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
+  // A template's text is sent as rendered: it chooses its own markup.
+  const text = n.rendered !== undefined ? renderedText(n, event.message) : event.severity === 'error' ? `<font color="#ff0000">${event.message}</font>` : event.message;
   const sections = [{ header: '', widgets: [widget({ text }, null)] }];
   const metadata = sortedMetadata(event);
   if (metadata.length > 0) {
@@ -28,7 +31,7 @@ export function googleChatMessage(event: FluxEvent): string {
   }
   return goJson({
     cards: [{
-      header: { title: dottedLabel(event), subtitle: event.reportingController, imageUrl: null, imageStyle: null },
+      header: { title: renderedTitle(n, dottedLabel(event)), subtitle: event.reportingController, imageUrl: null, imageStyle: null },
       sections,
     }],
   });
@@ -44,6 +47,6 @@ export const GoogleChatProvider = withMaskedErrors(defineHttpProvider<GoogleChat
     return { url, masked: webhookSecrets(url) };
   },
   request(n, config) {
-    return jsonPost(config.url, googleChatMessage(n.event));
+    return jsonPost(config.url, googleChatMessage(n.event, n));
   },
 }));

@@ -5,6 +5,8 @@ import { bodyExcerpt } from '../http/errors.js';
 import type { HttpResponse } from '../http/client.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { renderedText, renderedTitle } from '../rendered.js';
+import type { Notification } from '../types.js';
 import { DeliveryError } from '../types.js';
 import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
 import { alertEmoji } from './alert-emoji.js';
@@ -23,16 +25,16 @@ export function larkContent(event: Pick<FluxEvent, 'message' | 'metadata'>): str
 }
 
 /** The card in Go's field order. */
-export function larkBody(event: FluxEvent): string {
+export function larkBody(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
   return goJson({
     msg_type: 'interactive',
     card: {
       config: { wide_screen_mode: true },
       header: {
-        title: { tag: 'plain_text', content: `${alertEmoji(event)} ${dottedLabel(event)}` },
+        title: { tag: 'plain_text', content: renderedTitle(n, `${alertEmoji(event)} ${dottedLabel(event)}`) },
         template: event.severity === 'error' ? 'red' : 'turquoise',
       },
-      elements: [{ tag: 'div', text: { tag: 'lark_md', content: larkContent(event) } }],
+      elements: [{ tag: 'div', text: { tag: 'lark_md', content: renderedText(n, larkContent(event)) } }],
     },
   });
 }
@@ -73,7 +75,7 @@ export const LarkProvider = withMaskedErrors(defineHttpProvider<LarkConfig>({
     return { url, masked: webhookSecrets(url) };
   },
   request(n, config) {
-    return jsonPost(config.url, larkBody(n.event));
+    return jsonPost(config.url, larkBody(n.event, n));
   },
   checkResponse: (res) => checkLarkResponse(res),
 }));

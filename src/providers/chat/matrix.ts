@@ -4,6 +4,7 @@ import { encodeEvent, type FluxEvent } from '../../api/event.js';
 import { goJson } from '../../go/json.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { renderedText } from '../rendered.js';
 import { ConfigError } from '../types.js';
 import { alertEmoji } from './alert-emoji.js';
 import { checkAddress, providerRef } from './address.js';
@@ -51,7 +52,7 @@ export const MatrixProvider = defineHttpProvider<MatrixConfig>({
   },
   request(n, config) {
     const url = `${config.address}/_matrix/client/r0/rooms/${config.room}/send/m.room.message/${matrixTxnId(n.event)}`;
-    const body = goJson({ body: matrixText(n.event), msgtype: 'm.text' });
+    const body = goJson({ body: renderedText(n, matrixText(n.event)), msgtype: 'm.text' });
     return { ...jsonPost(url, body, { Authorization: `Bearer ${config.token}` }), method: 'PUT' };
   },
 });

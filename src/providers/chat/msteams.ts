@@ -4,6 +4,8 @@ import type { FluxEvent } from '../../api/event.js';
 import { parseGoUrl } from '../../go/url.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { renderedText, renderedTitle } from '../rendered.js';
+import type { Notification } from '../types.js';
 import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
 import { HEX_COLOURS, severityColour } from './colours.js';
 import { goJson } from '../../go/json.js';
@@ -40,7 +42,7 @@ function adaptiveFacts(event: FluxEvent): { title: string; value: string }[] {
   return summary !== undefined ? [{ title: 'summary', value: summary }, ...facts] : facts;
 }
 
-export function adaptiveCard(event: FluxEvent): string {
+export function adaptiveCard(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
   const facts = adaptiveFacts(event);
   return goJson({
     type: 'message',
@@ -53,8 +55,8 @@ export function adaptiveCard(event: FluxEvent): string {
         body: [{
           type: 'Container',
           items: [
-            { type: 'TextBlock', text: dottedLabel(event), size: 'large', weight: 'bolder', wrap: true },
-            { type: 'TextBlock', text: event.message, ...(event.severity === 'error' ? { color: 'attention' } : {}), wrap: true },
+            { type: 'TextBlock', text: renderedTitle(n, dottedLabel(event)), size: 'large', weight: 'bolder', wrap: true },
+            { type: 'TextBlock', text: renderedText(n, event.message), ...(event.severity === 'error' ? { color: 'attention' } : {}), wrap: true },
             { type: 'FactSet', ...(facts.length > 0 ? { facts } : {}) },
           ],
         }],
@@ -64,15 +66,15 @@ export function adaptiveCard(event: FluxEvent): string {
   });
 }
 
-export function messageCard(event: FluxEvent): string {
-  const label = dottedLabel(event);
+export function messageCard(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
+  const label = renderedTitle(n, dottedLabel(event));
   return goJson({
     '@type': 'MessageCard',
     '@context': 'http://schema.org/extensions',
     themeColor: severityColour(event, HEX_COLOURS),
     summary: label,
     sections: [{
-      activityTitle: event.message,
+      activityTitle: renderedText(n, event.message),
       activitySubtitle: label,
       facts: sortedMetadata(event).map(([name, value]) => ({ name, value })),
     }],
@@ -88,6 +90,6 @@ export const MsTeamsProvider = withMaskedErrors(defineHttpProvider<TeamsConfig>(
     return { url, schema: teamsSchema(url), masked: webhookSecrets(url) };
   },
   request(n, config) {
-    return jsonPost(config.url, config.schema === 'message-card' ? messageCard(n.event) : adaptiveCard(n.event));
+    return jsonPost(config.url, config.schema === 'message-card' ? messageCard(n.event, n) : adaptiveCard(n.event, n));
   },
 }));

@@ -2,7 +2,7 @@
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
 import { HEX_COLOURS } from './colours.js';
-import { slackMessage } from './slack-attachment.js';
+import { slackMessage, textOf } from './slack-attachment.js';
 
 export interface RocketConfig {
   url: string;
@@ -23,7 +23,7 @@ export const RocketProvider = withMaskedErrors(defineHttpProvider<RocketConfig>(
   },
   request(n, config) {
     // Channel and username verbatim: no fallback to the reporting controller.
-    const body = slackMessage(n.event, { channel: config.channel, username: config.username, fallback: false, colours: ROCKET_COLOURS });
+    const body = slackMessage(n.event, { channel: config.channel, username: config.username, fallback: false, colours: ROCKET_COLOURS, ...textOf(n) });
     return jsonPost(config.url, body);
   },
 }));

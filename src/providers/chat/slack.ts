@@ -4,7 +4,7 @@ import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { DeliveryError, type FailureReason } from '../types.js';
 import { checkAddress, webhookSecrets, withMaskedErrors } from './address.js';
 import { SLACK_COLOURS } from './colours.js';
-import { slackMessage } from './slack-attachment.js';
+import { slackMessage, textOf } from './slack-attachment.js';
 
 /** The Web API method; only this exact string (no trailing `/`, no query) switches to Web API answers. */
 export const SLACK_WEB_API = 'https://slack.com/api/chat.postMessage';
@@ -91,6 +91,7 @@ export const SlackProvider = withMaskedErrors(defineHttpProvider<SlackConfig>({
       username: config.username || n.event.reportingController,
       fallback: true,
       colours: SLACK_COLOURS,
+      ...textOf(n),
     });
     return jsonPost(config.url, body, config.token !== '' ? { Authorization: `Bearer ${config.token}` } : undefined);
   },

@@ -4,6 +4,7 @@ import { goJson } from '../../go/json.js';
 import { goEscape, goJoinEscapedPath, GoUrlError, parseGoUrl } from '../../go/url.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { slashedLabel, sortedMetadata } from '../labels.js';
+import { renderedText } from '../rendered.js';
 import { ConfigError } from '../types.js';
 import { providerRef, withMaskedErrors } from './address.js';
 import { alertEmoji } from './alert-emoji.js';
@@ -85,7 +86,8 @@ export const TelegramProvider = withMaskedErrors(defineHttpProvider<TelegramConf
     const body = {
       chat_id: config.chatId,
       ...(config.threadId !== undefined ? { message_thread_id: config.threadId } : {}),
-      text: telegramText(n.event),
+      // A template's text goes as rendered: it escapes MarkdownV2 itself (the telegram_escape filter).
+      text: renderedText(n, telegramText(n.event)),
       parse_mode: 'MarkdownV2',
     };
     return jsonPost(config.url, goJson(body));

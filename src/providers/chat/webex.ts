@@ -2,6 +2,7 @@
 import type { FluxEvent } from '../../api/event.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { renderedText } from '../rendered.js';
 import { checkAddress } from './address.js';
 import { goJson } from '../../go/json.js';
 
@@ -30,7 +31,7 @@ export const WebexProvider = defineHttpProvider<WebexConfig>({
     return { url, roomId: settings.channel, token: settings.token };
   },
   request(n, config) {
-    const markdown = webexMarkdown(n.event);
+    const markdown = renderedText(n, webexMarkdown(n.event));
     const body = goJson({ ...(config.roomId !== '' ? { roomId: config.roomId } : {}), markdown });
     // Always sent, even with no token: Flux sends `Bearer` (Go trims the trailing space on the wire).
     return jsonPost(config.url, body, { Authorization: `Bearer ${config.token}`.trimEnd() });

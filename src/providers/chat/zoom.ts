@@ -5,6 +5,8 @@ import { goEncodeQuery, goParseQuery } from '../../go/query.js';
 import { parseGoUrl } from '../../go/url.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
+import { renderedText, renderedTitle } from '../rendered.js';
+import type { Notification } from '../types.js';
 import { addressSource } from '../errors.js';
 import { ConfigError } from '../types.js';
 import { checkAddress, providerRef } from './address.js';
@@ -28,11 +30,12 @@ export function zoomWebhookUrl(address: string): string {
 }
 
 /** Head (object, severity), the message, and a fields block with the metadata (sorted) when there is any. */
-export function zoomBody(event: FluxEvent): string {
+export function zoomBody(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
   const metadata = sortedMetadata(event);
-  const body: object[] = [{ type: 'message', ...(event.message !== '' ? { text: event.message } : {}) }];
+  const text = renderedText(n, event.message);
+  const body: object[] = [{ type: 'message', ...(text !== '' ? { text } : {}) }];
   if (metadata.length > 0) body.push({ type: 'fields', items: metadata.map(([key, value]) => ({ key, value })) });
-  return goJson({ content: { head: { text: dottedLabel(event), sub_head: { text: event.severity } }, body } });
+  return goJson({ content: { head: { text: renderedTitle(n, dottedLabel(event)), sub_head: { text: event.severity } }, body } });
 }
 
 export const ZoomProvider = defineHttpProvider<ZoomConfig>({
@@ -57,6 +60,6 @@ export const ZoomProvider = defineHttpProvider<ZoomConfig>({
   },
   request(n, config) {
     // The raw verification token, no scheme.
-    return jsonPost(config.url, zoomBody(n.event), { Authorization: config.token });
+    return jsonPost(config.url, zoomBody(n.event, n), { Authorization: config.token });
   },
 });

@@ -4,6 +4,7 @@ import { parseGoUrl } from '../../go/url.js';
 import { basicAuth, mergeHeaders } from '../http/headers.js';
 import { defineHttpProvider } from '../http/provider.js';
 import { formatMarkdownPost } from '../markdown.js';
+import { renderedText } from '../rendered.js';
 import { addressSource } from '../errors.js';
 import { ConfigError } from '../types.js';
 import { providerRef } from './address.js';
@@ -60,7 +61,7 @@ export const ZulipProvider = defineHttpProvider<ZulipConfig>({
     return { url, ...channel, authorization: `Basic ${basicAuth(settings.username, settings.password)}` };
   },
   request(n, config) {
-    const body = goEncodeQuery({ content: formatMarkdownPost(n.event), to: config.stream, topic: config.topic, type: 'stream' });
+    const body = goEncodeQuery({ content: renderedText(n, formatMarkdownPost(n.event)), to: config.stream, topic: config.topic, type: 'stream' });
     return {
       method: 'POST',
       url: config.url,

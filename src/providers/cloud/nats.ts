@@ -357,5 +357,6 @@ export const NatsProvider = defineProvider<NatsConfig>({
   transport: { proxy: false, tls: true },
   parse,
   send,
+  preview: (n, config) => ({ kind: 'publish', target: `NATS subject ${config.subject}${config.jetstream ? ' (JetStream)' : ''}`, payload: encodeEvent(n.event) }),
   close,
 });

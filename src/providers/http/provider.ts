@@ -79,6 +79,10 @@ export function defineHttpProvider<C>(spec: HttpProviderSpec<C>): ProviderDefini
       const config = spec.parse(settings);
       return { config, transport: resolveTransport(settings, ctx, support) };
     },
+    preview(n, { config }) {
+      const exchange = spec.request(n, config);
+      return exchange ? { kind: 'http', ...exchange } : undefined;
+    },
     async send(n, { config, transport }, ctx) {
       const exchange = spec.request(n, config);
       if (!exchange) return;

@@ -2,6 +2,8 @@
 // metadata as labels (the computed labels win), message and summary as annotations.
 import { goJsonString, goJsonStringMap, type FluxEvent } from '../../api/event.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
+import { renderedText } from '../rendered.js';
+import type { Notification } from '../types.js';
 import { basic, bearer, checkAddress, GO_ZERO_TIME, rfc3339Seconds } from './common.js';
 
 export interface AlertmanagerConfig {
@@ -47,9 +49,10 @@ export function alertmanagerLabels(event: FluxEvent): Record<string, string> {
 }
 
 /** `[{status, labels, annotations, startsAt, endsAt}]`, fields in Flux's order; `endsAt` is always Go's zero time. */
-export function alertmanagerBody(event: FluxEvent): string {
+export function alertmanagerBody(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
   const annotations: Record<string, string> = { message: event.message };
-  const summary = event.metadata['summary'];
+  // A template's text is the summary annotation, which Alertmanager receivers show as the alert's headline.
+  const summary = n.rendered !== undefined ? renderedText(n, '') : event.metadata['summary'];
   if (summary !== undefined) annotations['summary'] = summary;
   return `[{"status":"firing","labels":${goJsonStringMap(alertmanagerLabels(event))},"annotations":${goJsonStringMap(annotations)},`
     + `"startsAt":${goJsonString(rfc3339Seconds(event.timestamp))},"endsAt":"${GO_ZERO_TIME}"}]`;
@@ -69,6 +72,6 @@ export const AlertmanagerProvider = defineHttpProvider<AlertmanagerConfig>({
     return config;
   },
   request(n, config) {
-    return jsonPost(config.url, alertmanagerBody(n.event), config.auth);
+    return jsonPost(config.url, alertmanagerBody(n.event, n), config.auth);
   },
 });

@@ -2,11 +2,12 @@
 // address's site. Flux goes through the Datadog SDK; Herald sends the SDK's request as one plain HTTP exchange.
 import { goJsonString, type FluxEvent } from '../../api/event.js';
 import { goToLower } from '../../go/strings.js';
+import { renderedText, renderedTitle } from '../rendered.js';
 import { goStatusText } from '../../go/status-text.js';
 import { goQuote, parseGoUrl, parseUrlError } from '../../go/url.js';
 import { sortedMetadata } from '../labels.js';
 import { bodyExcerpt } from '../http/errors.js';
-import { jsonPost, resolveTransport } from '../http/provider.js';
+import { jsonPost, resolveTransport, type HttpExchange } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
 import { defineProvider, DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 import { addressError, configError, requireToken, sendExchange, unixSeconds } from './common.js';
@@ -43,11 +44,11 @@ export function datadogTags(event: FluxEvent): string[] {
 }
 
 /** The SDK's event-create body: a map, so its keys go out in alphabetical order. */
-export function datadogBody(event: FluxEvent): string {
+export function datadogBody(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
   const o = event.involvedObject;
   return `{"alert_type":${event.severity === 'error' ? '"error"' : '"info"'},"date_happened":${unixSeconds(event.timestamp)},`
-    + `"source_type_name":"fluxcd","tags":[${datadogTags(event).map(goJsonString).join(',')}],"text":${goJsonString(event.message)},`
-    + `"title":${goJsonString(`Events from the ${o.kind} ${o.name}/${o.namespace}`)}}`;
+    + `"source_type_name":"fluxcd","tags":[${datadogTags(event).map(goJsonString).join(',')}],"text":${goJsonString(renderedText(n, event.message))},`
+    + `"title":${goJsonString(renderedTitle(n, `Events from the ${o.kind} ${o.name}/${o.namespace}`))}}`;
 }
 
 function parse(settings: ProviderSettings, ctx: ParseContext): DatadogConfig {
@@ -63,8 +64,12 @@ function parse(settings: ProviderSettings, ctx: ParseContext): DatadogConfig {
   return { url: datadogEventsUrl(settings.address), token, transport: resolveTransport(settings, ctx) };
 }
 
+function datadogRequest(n: Notification, config: DatadogConfig): HttpExchange {
+  return jsonPost(config.url, datadogBody(n.event, n), { Accept: 'application/json', 'DD-API-KEY': config.token });
+}
+
 async function send(n: Notification, config: DatadogConfig, ctx: SendContext): Promise<void> {
-  const exchange = jsonPost(config.url, datadogBody(n.event), { Accept: 'application/json', 'DD-API-KEY': config.token });
+  const exchange = datadogRequest(n, config);
   const res = await sendExchange(exchange, {
     transport: config.transport,
     signal: ctx.signal,
@@ -89,5 +94,6 @@ export const DatadogProvider = defineProvider<DatadogConfig>({
   transport: { proxy: true, tls: true },
   parse,
   send,
+  preview: (n, config) => ({ kind: 'http', ...datadogRequest(n, config) }),
   close: async (config) => config.transport.release(),
 });

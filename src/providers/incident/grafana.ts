@@ -2,6 +2,8 @@
 import { goJsonString, type FluxEvent } from '../../api/event.js';
 import { dottedLabel, sortedMetadata } from '../labels.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
+import { renderedText } from '../rendered.js';
+import type { Notification } from '../types.js';
 import { basic, bearer, checkAddress, unixSeconds } from './common.js';
 
 export interface GrafanaConfig {
@@ -24,8 +26,8 @@ export function grafanaTags(event: FluxEvent): string[] {
 }
 
 /** `{when, text, tags}`: `when` in Unix seconds, as Flux sends it (Grafana's own field is `time`, in ms). */
-export function grafanaBody(event: FluxEvent): string {
-  return `{"when":${unixSeconds(event.timestamp)},"text":${goJsonString(dottedLabel(event))},"tags":[${grafanaTags(event).map(goJsonString).join(',')}]}`;
+export function grafanaBody(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
+  return `{"when":${unixSeconds(event.timestamp)},"text":${goJsonString(renderedText(n, dottedLabel(event)))},"tags":[${grafanaTags(event).map(goJsonString).join(',')}]}`;
 }
 
 export const GrafanaProvider = defineHttpProvider<GrafanaConfig>({
@@ -42,6 +44,6 @@ export const GrafanaProvider = defineHttpProvider<GrafanaConfig>({
     return config;
   },
   request(n, config) {
-    return jsonPost(config.url, grafanaBody(n.event), config.auth);
+    return jsonPost(config.url, grafanaBody(n.event, n), config.auth);
   },
 });

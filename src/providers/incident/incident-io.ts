@@ -2,6 +2,8 @@
 // resolved otherwise, with the object's UID as the one deduplication key.
 import { goJsonString, goJsonStringMap, type FluxEvent } from '../../api/event.js';
 import { dottedLabel } from '../labels.js';
+import { renderedText, renderedTitle } from '../rendered.js';
+import type { Notification } from '../types.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
 import { bearer, checkAddress, requireToken } from './common.js';
 
@@ -11,15 +13,16 @@ export interface IncidentIoConfig {
 }
 
 /** The alert event with the Go struct's field order; `source_url` is never set, `description` is omitted when empty. */
-export function incidentIoBody(event: FluxEvent): string {
+export function incidentIoBody(event: FluxEvent, n: Pick<Notification, 'rendered'> = {}): string {
+  const description = renderedText(n, event.message);
   const metadata: Record<string, string> = { ...event.metadata, severity: event.severity, reason: event.reason };
   if (event.reportingController !== '') metadata['reportingController'] = event.reportingController;
   const fields = [
-    `"title":${goJsonString(`${dottedLabel(event)}: ${event.reason}`)}`,
+    `"title":${goJsonString(renderedTitle(n, `${dottedLabel(event)}: ${event.reason}`))}`,
     `"status":${event.severity === 'error' ? '"firing"' : '"resolved"'}`,
     `"deduplication_key":${goJsonString(event.involvedObject.uid ?? '')}`,
   ];
-  if (event.message !== '') fields.push(`"description":${goJsonString(event.message)}`);
+  if (description !== '') fields.push(`"description":${goJsonString(description)}`);
   fields.push(`"metadata":${goJsonStringMap(metadata)}`);
   return `{${fields.join(',')}}`;
 }
@@ -36,6 +39,6 @@ export const IncidentIoProvider = defineHttpProvider<IncidentIoConfig>({
   },
   request(n, config) {
     if (n.event.reason === 'Progressing') return undefined;
-    return jsonPost(config.url, incidentIoBody(n.event), bearer(config.token));
+    return jsonPost(config.url, incidentIoBody(n.event, n), bearer(config.token));
   },
 });

@@ -2,6 +2,8 @@
 import { createHash } from 'node:crypto';
 import { goJsonString, goJsonStringMap, type FluxEvent } from '../../api/event.js';
 import { defineHttpProvider, jsonPost } from '../http/provider.js';
+import { renderedText, renderedTitle } from '../rendered.js';
+import type { Notification } from '../types.js';
 import { checkAddress, requireToken } from './common.js';
 
 export interface OpsgenieConfig {
@@ -19,11 +21,11 @@ export function opsgenieAlias(providerUid: string, event: Pick<FluxEvent, 'invol
 }
 
 /** The alert body with the Go struct's field order; `details` is the metadata plus `severity` (which wins). */
-export function opsgenieBody(event: FluxEvent, alias: string): string {
+export function opsgenieBody(event: FluxEvent, alias: string, n: Pick<Notification, 'rendered'> = {}): string {
   const details = { ...event.metadata, severity: event.severity };
-  const fields = [`"message":${goJsonString(`${event.involvedObject.kind}/${event.involvedObject.name}`)}`];
+  const fields = [`"message":${goJsonString(renderedTitle(n, `${event.involvedObject.kind}/${event.involvedObject.name}`))}`];
   if (alias !== '') fields.push(`"alias":${goJsonString(alias)}`);
-  fields.push(`"description":${goJsonString(event.message)}`, `"details":${goJsonStringMap(details)}`);
+  fields.push(`"description":${goJsonString(renderedText(n, event.message))}`, `"details":${goJsonStringMap(details)}`);
   return `{${fields.join(',')}}`;
 }
 
@@ -38,6 +40,6 @@ export const OpsgenieProvider = defineHttpProvider<OpsgenieConfig>({
     return { url, token };
   },
   request(n, config) {
-    return jsonPost(config.url, opsgenieBody(n.event, opsgenieAlias(n.provider.uid, n.event)), { Authorization: `GenieKey ${config.token}` });
+    return jsonPost(config.url, opsgenieBody(n.event, opsgenieAlias(n.provider.uid, n.event), n), { Authorization: `GenieKey ${config.token}` });
   },
 });

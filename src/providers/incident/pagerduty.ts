@@ -3,6 +3,7 @@
 import { goJsonString, goJsonStringMap, type FluxEvent } from '../../api/event.js';
 import { goQuote, parseGoRequestUri } from '../../go/url.js';
 import { formatNameAndDescription } from '../labels.js';
+import { renderedText } from '../rendered.js';
 import { jsonPost, resolveTransport, type HttpExchange } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
 import { defineProvider, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
@@ -28,13 +29,13 @@ function customDetails(event: FluxEvent): string {
   return `{"message":${goJsonString(event.message)},"metadata":${metadata}}`;
 }
 
-function summary(event: FluxEvent): string {
+function summary(event: FluxEvent, n: Pick<Notification, 'rendered'>): string {
   const { name, description } = formatNameAndDescription(event);
-  return `${description}: ${name}`;
+  return renderedText(n, `${description}: ${name}`);
 }
 
 /** The alert event (go-pagerduty V2Event): trigger with a payload for errors, a bare resolve otherwise. */
-export function pagerDutyAlertBody(event: FluxEvent, routingKey: string): string {
+export function pagerDutyAlertBody(event: FluxEvent, routingKey: string, n: Pick<Notification, 'rendered'> = {}): string {
   const trigger = event.severity === 'error';
   const fields = [`"routing_key":${goJsonString(routingKey)}`, `"event_action":${trigger ? '"trigger"' : '"resolve"'}`];
   const uid = event.involvedObject.uid ?? '';
@@ -42,7 +43,7 @@ export function pagerDutyAlertBody(event: FluxEvent, routingKey: string): string
   if (trigger) {
     const o = event.involvedObject;
     const payload = [
-      `"summary":${goJsonString(summary(event))}`,
+      `"summary":${goJsonString(summary(event, n))}`,
       `"source":${goJsonString(`Flux ${event.reportingController}`)}`,
       '"severity":"error"',
       `"timestamp":${goJsonString(rfc3339Seconds(event.timestamp))}`,
@@ -56,8 +57,8 @@ export function pagerDutyAlertBody(event: FluxEvent, routingKey: string): string
 }
 
 /** The change event (go-pagerduty ChangeEvent) that follows the resolve of an info event. */
-export function pagerDutyChangeBody(event: FluxEvent, routingKey: string): string {
-  return `{"routing_key":${goJsonString(routingKey)},"payload":{"summary":${goJsonString(summary(event))},`
+export function pagerDutyChangeBody(event: FluxEvent, routingKey: string, n: Pick<Notification, 'rendered'> = {}): string {
+  return `{"routing_key":${goJsonString(routingKey)},"payload":{"summary":${goJsonString(summary(event, n))},`
     + `"source":${goJsonString(`Flux ${event.reportingController}`)},"timestamp":${goJsonString(rfc3339Seconds(event.timestamp))},`
     + `"custom_details":${customDetails(event)}}}`;
 }
@@ -74,14 +75,19 @@ function parse(settings: ProviderSettings, ctx: ParseContext): PagerDutyConfig {
   return { base, routingKey: settings.channel, transport: resolveTransport(settings, ctx) };
 }
 
+/** The first exchange (the alert event); an info event is followed by a change event. */
+function pagerDutyAlertRequest(n: Notification, config: PagerDutyConfig): HttpExchange {
+  return jsonPost(`${config.base}/v2/enqueue`, pagerDutyAlertBody(n.event, config.routingKey, n));
+}
+
 async function send(n: Notification, config: PagerDutyConfig, ctx: SendContext): Promise<void> {
   const event = n.event;
   if (event.reason === 'Progressing') return;
   const base = { transport: config.transport, signal: ctx.signal, mask: [config.routingKey] };
-  const alert: HttpExchange = jsonPost(`${config.base}/v2/enqueue`, pagerDutyAlertBody(event, config.routingKey));
+  const alert: HttpExchange = pagerDutyAlertRequest(n, config);
   await sendExchange(alert, { ...base, prefix: 'failed sending event: ' });
   if (event.severity !== 'info') return;
-  const change = jsonPost(`${config.base}/v2/change/enqueue`, pagerDutyChangeBody(event, config.routingKey));
+  const change = jsonPost(`${config.base}/v2/change/enqueue`, pagerDutyChangeBody(event, config.routingKey, n));
   await sendExchange(change, { ...base, prefix: 'failed sending change event: ' });
 }
 
@@ -92,5 +98,6 @@ export const PagerDutyProvider = defineProvider<PagerDutyConfig>({
   transport: { proxy: true, tls: true },
   parse,
   send,
+  preview: (n, config) => (n.event.reason === 'Progressing' ? undefined : { kind: 'http', ...pagerDutyAlertRequest(n, config) }),
   close: async (config) => config.transport.release(),
 });

@@ -1,6 +1,7 @@
 // The `sentry` provider (spec providers/sentry.md): error events, and for info a transaction with one span, posted as
 // one envelope to the DSN's project. Each Provider has its own DSN, so there is no process-wide SDK client: the
 // envelope (header line, item header line, payload line) is built here per notification.
+import { renderedText } from '../rendered.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { compareBytes, type FluxEvent } from '../../api/event.js';
@@ -8,7 +9,7 @@ import { goHostPort, goQuote, GoUrlError, parseGoUrl, redactUrl } from '../../go
 import { addressSource, maskedDeliveryError } from '../errors.js';
 import { defineHttpProvider, type HttpExchange, type HttpProviderConfig } from '../http/provider.js';
 import { summaryLabel, sortedMetadata } from '../labels.js';
-import { ConfigError, DeliveryError, type ProviderDefinition, type ProviderSettings } from '../types.js';
+import { ConfigError, DeliveryError, type Notification, type ProviderDefinition, type ProviderSettings } from '../types.js';
 
 /** The client Herald reports to Sentry (the spec allows a re-implementation its own name and version). */
 export const SENTRY_SDK = { name: 'herald.sentry', version: '1.0.0' } as const;
@@ -165,8 +166,9 @@ export function sentryEnvelope(e: FluxEvent, config: SentryConfig, now: Date = n
   return `${JSON.stringify(header)}\n${JSON.stringify({ type: item.type, length: Buffer.byteLength(payload) })}\n${payload}\n`;
 }
 
-function request(n: { event: FluxEvent }, config: SentryConfig): HttpExchange | undefined {
-  const body = sentryEnvelope(n.event, config);
+function request(n: Pick<Notification, 'event' | 'rendered'>, config: SentryConfig): HttpExchange | undefined {
+  // A template's text is the Sentry event's message.
+  const body = sentryEnvelope(n.rendered !== undefined ? { ...n.event, message: renderedText(n, n.event.message) } : n.event, config);
   if (body === undefined) return undefined;
   return {
     method: 'POST',

@@ -15,7 +15,7 @@ export type { GetSecret } from './secret-data.js';
 const MAX_ADDRESS = 2048;
 
 /** Header names whose values are credentials: their values join `sensitive`. */
-const SENSITIVE_HEADER = /authorization|token|secret|password|passwd|api[-_]?key|signature|cookie|auth/i;
+export const SENSITIVE_HEADER = /authorization|token|secret|password|passwd|api[-_]?key|signature|cookie|auth/i;
 
 /**
  * Resolves everything a provider needs from its Provider object and Secrets. Throws ConfigError with Flux's
