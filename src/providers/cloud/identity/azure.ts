@@ -8,6 +8,9 @@ import { sharedLazily } from '../sdk.js';
 /** The Event Hubs scope Flux requests (note the double slash, as upstream). */
 export const EVENTHUBS_SCOPE = 'https://eventhubs.azure.net//.default';
 
+/** The Azure DevOps resource (its well-known application ID) Flux requests a token for. */
+export const AZURE_DEVOPS_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
+
 /** The Service Bus host suffix of the cloud the controller runs in, from AZURE_AUTHORITY_HOST (spec: namespace → host). */
 export function serviceBusSuffix(authorityHost = process.env['AZURE_AUTHORITY_HOST'] ?? ''): string {
   if (authorityHost.includes('chinacloudapi.cn')) return '.servicebus.chinacloudapi.cn';
