@@ -5,7 +5,8 @@ import { encodeEvent } from '../../api/event.js';
 import type { ProviderRuntime } from '../runtime.js';
 import { ConfigError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 import { controllerGoogleAuth, emulatorGoogleAuth, parseGoogleCredentials, type GoogleCredentials } from './identity/google.js';
-import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, refuseObjectLevelIdentity, withDeadline } from './sdk.js';
+import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, withDeadline } from './sdk.js';
+import { objectLevelServiceAccount, requireObjectLevelGate } from './identity/service-account.js';
 
 export interface GooglePubSubConfig {
   /** `namespace/name` of the Provider. */
@@ -56,7 +57,9 @@ function parse(settings: ProviderSettings, ctx: ParseContext): GooglePubSubConfi
   if (settings.channel === '') throw new ConfigError(`${where}: GCP Pub/Sub topic ID cannot be empty`);
   const projectId = settings.address;
   const topicId = settings.channel;
-  refuseObjectLevelIdentity(settings, where);
+  requireObjectLevelGate(settings, ctx.runtime, where);
+  const sa = settings.token === '' ? objectLevelServiceAccount(settings, ctx.runtime, where) : undefined;
+  if (sa) throw new ConfigError(`${where}: object-level workload identity (spec.serviceAccountName) is not supported yet for googlepubsub: use the controller's identity (no serviceAccountName) or a credentials JSON in the Secret 'token'`);
   // Flux passes the token on when it is non-empty; a token of only whitespace cannot be credentials either.
   const credentials = settings.token !== '' ? parseGoogleCredentials(settings.token, secretWhere) : undefined;
   const sensitive = addSensitive(settings, credentials?.sensitive ?? []);

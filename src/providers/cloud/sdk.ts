@@ -24,17 +24,6 @@ export function addSensitive(settings: ProviderSettings, values: readonly (strin
   return out;
 }
 
-/**
- * `spec.serviceAccountName` (object-level workload identity) needs Flux's ObjectLevelWorkloadIdentity feature gate,
- * which Herald does not have: routing refuses such a Provider with Flux's text (providers/README.md §4), and so does
- * parse, for `herald check`.
- */
-export function refuseObjectLevelIdentity(settings: ProviderSettings, where: string): void {
-  if (settings.provider.spec.serviceAccountName) {
-    throw new ConfigError(`${where}: to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller`);
-  }
-}
-
 /** Thrown by `withDeadline` when the attempt's signal fires first. */
 export class AttemptDeadline extends Error {
   override readonly name = 'AttemptDeadline';

@@ -10,7 +10,8 @@ import { resolveTransport } from '../http/provider.js';
 import type { Transport } from '../http/pool.js';
 import { formatNameAndDescription } from '../labels.js';
 import { AttemptDeadline, errorText, withDeadline } from '../cloud/sdk.js';
-import { AZURE_DEVOPS_SCOPE, controllerAzureCredential } from '../cloud/identity/azure.js';
+import { AZURE_DEVOPS_SCOPE, controllerAzureCredential, serviceAccountAzureCredential } from '../cloud/identity/azure.js';
+import { objectLevelServiceAccount } from '../cloud/identity/service-account.js';
 import { DeliveryError, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
 import { parseGitAddress, quoteRepositoryId } from './address.js';
 import { commitState, configError, decodeFailure, defineGitProvider, eventCommit, gitCall, gitIdentity, jsonErrorText, parseJson, requireHttpHost, requireStatusId, str, type GitIdentity } from './api.js';
@@ -47,8 +48,11 @@ function parse(settings: ProviderSettings, ctx: ParseContext): AzureDevOpsConfig
     transport: resolveTransport(settings, ctx, { proxy: true, tls: true }),
   };
   if (settings.token === '') {
-    // Workload identity (spec §2): the controller's Entra ID credential, shared with the cloud buses.
-    const credential = (): Promise<TokenCredential> => controllerAzureCredential(ctx.runtime);
+    // Workload identity (spec §2): the Entra ID credential of spec.serviceAccountName (object-level, behind the feature
+    // gate) or the controller's, shared with the cloud buses.
+    const sa = objectLevelServiceAccount(settings, ctx.runtime, `provider ${settings.provider.metadata.namespace}/${settings.provider.metadata.name}`);
+    const object = sa ? serviceAccountAzureCredential(ctx.runtime, sa) : undefined;
+    const credential = (): Promise<TokenCredential> => (object ? Promise.resolve(object) : controllerAzureCredential(ctx.runtime));
     return { ...common, authorization: '', credential, id: gitIdentity(settings) };
   }
   const authorization = `Basic ${basicAuth('', settings.token)}`;
