@@ -4,11 +4,14 @@
 // Entra ID authority for azuredevops and azureeventhub, and the errors for a missing ServiceAccount or annotation and
 // for config-dir mode.
 import { KubeConfig } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import * as tls from 'node:tls';
+import type { GoogleAuth } from 'google-auth-library';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/api/alert.js';
 import type { ProviderSpec } from '../../../src/api/provider.js';
 import { loadConfig, UsageError } from '../../../src/config.js';
 import { AzureEventHubProvider, type AzureEventHubConfig } from '../../../src/providers/cloud/azureeventhub.js';
+import { GooglePubSubProvider, type GooglePubSubConfig } from '../../../src/providers/cloud/googlepubsub.js';
 import { AZURE_DEVOPS_SCOPE, EVENTHUBS_SCOPE } from '../../../src/providers/cloud/identity/azure.js';
 import { FEATURE_GATE_ERROR } from '../../../src/providers/cloud/identity/service-account.js';
 import { ProviderRuntime } from '../../../src/providers/runtime.js';
@@ -23,6 +26,8 @@ import { startFakeApiServer, type FakeApiServer } from '../../helpers/fake-apise
 import { startFakeAzureDevOps, trackHosts, type FakeHost } from '../../helpers/fake-git-hosts.js';
 import { gitObjects, STATUS_ID, variantI } from '../../helpers/git-variants.js';
 import { configErrorOf, providerWithSecret } from '../../helpers/provider-parse.js';
+import { startPublicHost } from '../../helpers/public-host.js';
+import { makeTestPki } from '../../helpers/tls.js';
 import { canonicalEvent, deliverOnce, deliveryFailure, notificationFor, parseProvider, providerObject, sendContext, settingsFor } from '../../helpers/providers.js';
 
 const track = closeAfterEach();
@@ -197,9 +202,116 @@ describe('object-level workload identity: azureeventhub', () => {
 });
 
 describe('object-level workload identity: googlepubsub', () => {
-  it('is refused clearly with the gate on (not implemented yet)', async () => {
+  const WIP = 'projects/123456789/locations/global/workloadIdentityPools/flux-pool/providers/kubernetes';
+  const GSA = 'flux-pubsub@my-project.iam.gserviceaccount.com';
+  const PROXY_ENV = ['HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'PUBSUB_EMULATOR_HOST'] as const;
+  const savedEnv = Object.fromEntries(PROXY_ENV.map((k) => [k, process.env[k]]));
+  const savedCa = tls.getCACertificates('default');
+  afterEach(() => {
+    for (const k of PROXY_ENV) {
+      if (savedEnv[k] === undefined) delete process.env[k];
+      else process.env[k] = savedEnv[k];
+    }
+    tls.setDefaultCACertificates(savedCa);
+  });
+
+  /** Google's STS and IAM Credentials hosts on loopback, reached through the environment proxy as in a cluster. */
+  async function google(opts: { stsSeconds?: number } = {}) {
+    let n = 0;
+    const host = track(await startPublicHost(['sts.googleapis.com', 'iamcredentials.googleapis.com'], (req) => {
+      const json = { 'Content-Type': 'application/json' };
+      if (req.headers['host'] === 'sts.googleapis.com' && req.url === '/v1/token') {
+        return { status: 200, headers: json, body: JSON.stringify({ access_token: `federated-access-token-${++n}`, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: opts.stsSeconds ?? 3600 }) };
+      }
+      if (req.headers['host'] === 'iamcredentials.googleapis.com') {
+        return { status: 200, headers: json, body: JSON.stringify({ accessToken: `impersonated-access-token-${n}`, expireTime: new Date(Date.now() + 3_600_000).toISOString() }) };
+      }
+      return { status: 404, headers: json, body: '{}' };
+    }));
+    tls.setDefaultCACertificates([...savedCa, makeTestPki().ca]);
+    for (const k of ['NO_PROXY', 'no_proxy', 'PUBSUB_EMULATOR_HOST', 'https_proxy']) delete process.env[k];
+    process.env['HTTPS_PROXY'] = host.proxy.url;
+    return host;
+  }
+
+  const parse = (rt: ProviderRuntime, spec: Partial<ProviderSpec>, secret?: Record<string, string>): GooglePubSubConfig => {
+    const { p, secrets } = providerWithSecret('googlepubsub', 'ps', spec, secret);
+    return GooglePubSubProvider.parse(settingsFor(p, secrets), { runtime: rt });
+  };
+
+  it("exchanges the ServiceAccount's token at Google's STS and impersonates its Google service account, once, cached", async () => {
+    const g = await google();
+    const { api, rt } = await cluster({ name: 'flux-gcp', annotations: { 'gcp.auth.fluxcd.io/workload-identity-provider': WIP, 'iam.gke.io/gcp-service-account': GSA } });
+    const config = parse(rt, { address: 'my-project', channel: 'flux-events', serviceAccountName: 'flux-gcp' });
+    expect(config.auth).toEqual({ kind: 'service-account', serviceAccount: 'apps/flux-gcp' });
+    const { pubsub } = await config.client.get();
+    const auth = pubsub.options.auth as GoogleAuth;
+    expect(await auth.getAccessToken()).toBe('impersonated-access-token-1');
+    expect(await auth.getAccessToken()).toBe('impersonated-access-token-1');
+    // A second Provider naming the same ServiceAccount shares the identity and its tokens.
+    const other = parse(rt, { address: 'my-project', channel: 'other-topic', serviceAccountName: 'flux-gcp' });
+    expect((await other.client.get()).pubsub.options.auth).toBe(auth);
+    await Promise.all([GooglePubSubProvider.close!(config), GooglePubSubProvider.close!(other)]);
+
+    const audience = `//iam.googleapis.com/${WIP}`;
+    expect(api.issuedTokens.map((t) => [t.namespace, t.name, t.audiences])).toEqual([['apps', 'flux-gcp', [audience]]]);
+    const sts = g.server.requests.filter((r) => r.headers['host'] === 'sts.googleapis.com');
+    expect(sts).toHaveLength(1);
+    const form = new URLSearchParams(sts[0]!.text);
+    expect(form.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:token-exchange');
+    expect(form.get('audience')).toBe(audience);
+    expect(form.get('subject_token')).toBe(api.issuedTokens[0]!.token);
+    expect(form.get('subject_token_type')).toBe('urn:ietf:params:oauth:token-type:jwt');
+    const iam = g.server.requests.filter((r) => r.headers['host'] === 'iamcredentials.googleapis.com');
+    expect(iam.map((r) => [r.method, r.url, r.headers['authorization']])).toEqual([
+      ['POST', `/v1/projects/-/serviceAccounts/${GSA}:generateAccessToken`, 'Bearer federated-access-token-1'],
+    ]);
+    expect(JSON.parse(iam[0]!.text)).toMatchObject({ scope: ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/userinfo.email'] });
+  });
+
+  it('renews: a federated token about to expire is exchanged again with a renewed Kubernetes token', async () => {
+    // STS tokens of one minute are inside the library's renewal margin; Kubernetes tokens of two seconds are renewed
+    // after one.
+    const g = await google({ stsSeconds: 60 });
+    const { api, rt } = await cluster({ name: 'flux-gcp', tokenLifetimeSeconds: 2, annotations: { 'gcp.auth.fluxcd.io/workload-identity-provider': WIP } });
+    const config = parse(rt, { address: 'my-project', channel: 'flux-events', serviceAccountName: 'flux-gcp' });
+    const auth = (await config.client.get()).pubsub.options.auth as GoogleAuth;
+    expect(await auth.getAccessToken()).toBe('federated-access-token-1');
+    expect(await auth.getAccessToken()).toBe('federated-access-token-2');
+    expect(api.issuedTokens).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await auth.getAccessToken()).toBe('federated-access-token-3');
+    expect(api.issuedTokens).toHaveLength(2);
+    const subjects = g.server.requests.map((r) => new URLSearchParams(r.text).get('subject_token'));
+    expect(subjects).toEqual([api.issuedTokens[0]!.token, api.issuedTokens[0]!.token, api.issuedTokens[1]!.token]);
+    await GooglePubSubProvider.close!(config);
+  });
+
+  it("reports a missing ServiceAccount, a bad annotation and one without Flux's provider annotation, as failed deliveries", async () => {
+    await google();
+    const { api, rt } = await cluster({ name: 'flux-gcp', annotations: { 'gcp.auth.fluxcd.io/workload-identity-provider': 'foobar' } });
+    api.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'gke-only', namespace: 'apps', annotations: { 'iam.gke.io/gcp-service-account': GSA } } });
+    const failure = async (serviceAccountName: string) => {
+      const spec = { address: 'my-project', channel: 'flux-events', serviceAccountName };
+      const config = parse(rt, spec);
+      const { p } = providerWithSecret('googlepubsub', 'ps', spec);
+      try {
+        return await deliveryFailure(GooglePubSubProvider.send(notificationFor(canonicalEvent(), p), config, sendContext(8000)));
+      } finally {
+        await GooglePubSubProvider.close!(config);
+      }
+    };
+    const prefix = 'error publishing to GCP Pub/Sub topic projects/my-project/topics/flux-events: ';
+    const missing = await failure('nobody');
+    expect([missing.message, missing.retryable, missing.reason]).toEqual([`${prefix}failed to get service account 'apps/nobody': serviceaccounts "nobody" not found`, true, 'auth']);
+    expect((await failure('flux-gcp')).message).toBe(`${prefix}failed to create provider access token for service account 'apps/flux-gcp': invalid gcp.auth.fluxcd.io/workload-identity-provider annotation: 'foobar'. must match ^projects\\/\\d{1,30}\\/locations\\/global\\/workloadIdentityPools\\/[^/]{1,100}\\/providers\\/[^/]{1,100}$`);
+    expect((await failure('gke-only')).message).toMatch(/^error publishing .*: failed to create provider access token for service account 'apps\/gke-only': the service account has no gcp.auth.fluxcd.io\/workload-identity-provider annotation; object-level identity through the GKE metadata server \(without it\) is not supported yet$/);
+    expect(api.issuedTokens).toHaveLength(0);
+  });
+
+  it('uses a credentials JSON in the Secret over the ServiceAccount, as Flux does', async () => {
     const { rt } = await cluster();
-    const p = providerObject('googlepubsub', { address: 'project', channel: 'topic', serviceAccountName: 'flux-gcp' });
-    expect(configErrorOf(() => parseProvider(rt, p)).message).toMatch(/^provider apps\/ops: object-level workload identity \(spec.serviceAccountName\) is not supported yet for googlepubsub/);
+    expect(() => parse(rt, { address: 'p', channel: 't', serviceAccountName: 'flux-gcp' }, { token: '{"type":"external_account","audience":"a","credential_source":{"file":"/x"}}' })).not.toThrow();
+    expect(parse(rt, { address: 'p', channel: 't', serviceAccountName: 'flux-gcp' }, { token: '{"type":"external_account","audience":"a","credential_source":{"file":"/x"}}' }).auth.kind).toBe('credentials');
   });
 });

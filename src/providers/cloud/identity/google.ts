@@ -6,6 +6,7 @@ import type { GoogleAuth } from 'google-auth-library';
 import type { ProviderRuntime } from '../../runtime.js';
 import { ConfigError } from '../../types.js';
 import { sharedLazily } from '../sdk.js';
+import { serviceAccountAnnotations, serviceAccountKey, serviceAccountToken, type ServiceAccountRef } from './service-account.js';
 
 /** The scopes Flux's Pub/Sub client requests (the SDK's defaults). */
 export const PUBSUB_SCOPES = ['https://www.googleapis.com/auth/pubsub', 'https://www.googleapis.com/auth/cloud-platform'];
@@ -106,4 +107,58 @@ export function controllerGoogleAuth(runtime: ProviderRuntime): Promise<GoogleAu
 export async function emulatorGoogleAuth(): Promise<GoogleAuth> {
   const { GoogleAuth: Auth } = await import('google-auth-library');
   return new Auth({ universeDomain: 'googleapis.com' });
+}
+
+/** The ServiceAccount annotations Flux reads for Google object-level identity. */
+export const GCP_SERVICE_ACCOUNT_ANNOTATION = 'iam.gke.io/gcp-service-account';
+export const GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION = 'gcp.auth.fluxcd.io/workload-identity-provider';
+const SERVICE_ACCOUNT_EMAIL = /^[a-zA-Z0-9-]{1,100}@[a-zA-Z0-9-]{1,100}\.iam\.gserviceaccount\.com$/;
+const WORKLOAD_IDENTITY_PROVIDER = /^projects\/\d{1,30}\/locations\/global\/workloadIdentityPools\/[^/]{1,100}\/providers\/[^/]{1,100}$/;
+/** The scopes of Flux's object-level Google tokens. */
+export const SERVICE_ACCOUNT_SCOPES = ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/userinfo.email'];
+
+/** What a ServiceAccount's annotations say about its Google identity (Flux's checks and texts). */
+export function googleServiceAccountIdentity(annotations: Record<string, string>): { audience: string; email?: string } {
+  const email = annotations[GCP_SERVICE_ACCOUNT_ANNOTATION] ?? '';
+  if (email !== '' && !SERVICE_ACCOUNT_EMAIL.test(email)) {
+    throw new Error(`invalid ${GCP_SERVICE_ACCOUNT_ANNOTATION} annotation: '${email}'. must match ${SERVICE_ACCOUNT_EMAIL.source}`);
+  }
+  const wip = annotations[GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION] ?? '';
+  if (wip === '') {
+    throw new Error(`the service account has no ${GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION} annotation; object-level identity through the GKE metadata server (without it) is not supported yet`);
+  }
+  if (!WORKLOAD_IDENTITY_PROVIDER.test(wip)) {
+    throw new Error(`invalid ${GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION} annotation: '${wip}'. must match ${WORKLOAD_IDENTITY_PROVIDER.source}`);
+  }
+  return { audience: `//iam.googleapis.com/${wip}`, ...(email !== '' ? { email } : {}) };
+}
+
+/**
+ * Object-level identity: the GoogleAuth of a Provider's ServiceAccount through workload identity federation, as Flux
+ * does: a Kubernetes token of the ServiceAccount for the audience `//iam.googleapis.com/<provider>` (the instance's
+ * cache) exchanged at Google's STS, then, with `iam.gke.io/gcp-service-account`, impersonation of that Google service
+ * account. One per ServiceAccount and identity for the whole instance; google-auth-library caches the access token.
+ */
+export async function serviceAccountGoogleAuth(runtime: ProviderRuntime, sa: ServiceAccountRef, signal: AbortSignal): Promise<GoogleAuth> {
+  const annotations = await serviceAccountAnnotations(runtime, sa, signal);
+  let identity: { audience: string; email?: string };
+  try {
+    identity = googleServiceAccountIdentity(annotations);
+  } catch (err) {
+    throw new Error(`failed to create provider access token for service account '${serviceAccountKey(sa)}': ${(err as Error).message}`, { cause: err });
+  }
+  const { audience, email } = identity;
+  return sharedLazily(runtime, `google-service-account-auth:${JSON.stringify([sa.namespace, sa.name, audience, email ?? ''])}`, async () => {
+    const { GoogleAuth: Auth, IdentityPoolClient } = await import('google-auth-library');
+    const client = new IdentityPoolClient({
+      type: 'external_account',
+      audience,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      token_url: 'https://sts.googleapis.com/v1/token',
+      ...(email ? { service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${email}:generateAccessToken` } : {}),
+      scopes: SERVICE_ACCOUNT_SCOPES,
+      subject_token_supplier: { getSubjectToken: () => serviceAccountToken(runtime, sa, audience, AbortSignal.timeout(30_000)) },
+    });
+    return new Auth({ authClient: client, scopes: SERVICE_ACCOUNT_SCOPES });
+  });
 }
