@@ -5,8 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tls from 'node:tls';
-import { afterEach } from 'vitest';
-import type { Closable } from './cleanup.js';
+import { restoreEnvAndCaAfterEach, type Closable } from './cleanup.js';
 import { startRecordingServer, type RecordingServer } from './recording-server.js';
 import { makeTestPki } from './tls.js';
 
@@ -27,15 +26,8 @@ export const entraToken = (access_token: string, expires_in = 3600) => ({ status
  * and sets the webhook's variables (`controller: false` leaves AZURE_CLIENT_ID and the token file unset).
  */
 export function entraAuthority(track: <T extends Closable>(item: T) => T): (answer: TokenAnswer, opts?: { controller?: boolean }) => Promise<RecordingServer & { tokenRequests(): Array<{ url: string; form: URLSearchParams }> }> {
-  const savedEnv = Object.fromEntries(WI_ENV.map((k) => [k, process.env[k]]));
+  restoreEnvAndCaAfterEach(WI_ENV);
   const savedCa = tls.getCACertificates('default');
-  afterEach(() => {
-    for (const k of WI_ENV) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
-    tls.setDefaultCACertificates(savedCa);
-  });
   return async (answer, opts = {}) => {
     const pki = makeTestPki();
     tls.setDefaultCACertificates([...savedCa, pki.ca]);

@@ -6,7 +6,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import * as tls from 'node:tls';
 import type { GoogleAuth } from 'google-auth-library';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../../src/api/alert.js';
 import type { ProviderSpec } from '../../../src/api/provider.js';
 import { loadConfig, UsageError } from '../../../src/config.js';
@@ -20,7 +20,7 @@ import { KubeRest } from '../../../src/resources/kube-rest.js';
 import { kubeServiceAccounts } from '../../../src/resources/service-accounts.js';
 import { compileAlert } from '../../../src/resources/store.js';
 import { prepareNotification } from '../../../src/routing/notification.js';
-import { closeAfterEach } from '../../helpers/cleanup.js';
+import { closeAfterEach, restoreEnvAndCaAfterEach } from '../../helpers/cleanup.js';
 import { entraAuthority, entraToken, ENTRA_TENANT } from '../../helpers/entra.js';
 import { startFakeApiServer, type FakeApiServer } from '../../helpers/fake-apiserver.js';
 import { startFakeAzureDevOps, trackHosts, type FakeHost } from '../../helpers/fake-git-hosts.js';
@@ -205,15 +205,8 @@ describe('object-level workload identity: googlepubsub', () => {
   const WIP = 'projects/123456789/locations/global/workloadIdentityPools/flux-pool/providers/kubernetes';
   const GSA = 'flux-pubsub@my-project.iam.gserviceaccount.com';
   const PROXY_ENV = ['HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'PUBSUB_EMULATOR_HOST'] as const;
-  const savedEnv = Object.fromEntries(PROXY_ENV.map((k) => [k, process.env[k]]));
+  restoreEnvAndCaAfterEach(PROXY_ENV);
   const savedCa = tls.getCACertificates('default');
-  afterEach(() => {
-    for (const k of PROXY_ENV) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
-    tls.setDefaultCACertificates(savedCa);
-  });
 
   /** Google's STS and IAM Credentials hosts on loopback, reached through the environment proxy as in a cluster. */
   async function google(opts: { stsSeconds?: number } = {}) {
