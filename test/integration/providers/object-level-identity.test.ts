@@ -27,6 +27,7 @@ import { startFakeAzureDevOps, trackHosts, type FakeHost } from '../../helpers/f
 import { gitObjects, STATUS_ID, variantI } from '../../helpers/git-variants.js';
 import { configErrorOf, providerWithSecret } from '../../helpers/provider-parse.js';
 import { startPublicHost } from '../../helpers/public-host.js';
+import { startRecordingServer } from '../../helpers/recording-server.js';
 import { makeTestPki } from '../../helpers/tls.js';
 import { canonicalEvent, deliverOnce, deliveryFailure, notificationFor, parseProvider, providerObject, sendContext, settingsFor } from '../../helpers/providers.js';
 
@@ -204,7 +205,7 @@ describe('object-level workload identity: azureeventhub', () => {
 describe('object-level workload identity: googlepubsub', () => {
   const WIP = 'projects/123456789/locations/global/workloadIdentityPools/flux-pool/providers/kubernetes';
   const GSA = 'flux-pubsub@my-project.iam.gserviceaccount.com';
-  const PROXY_ENV = ['HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'PUBSUB_EMULATOR_HOST'] as const;
+  const PROXY_ENV = ['HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'PUBSUB_EMULATOR_HOST', 'GCE_METADATA_HOST'] as const;
   restoreEnvAndCaAfterEach(PROXY_ENV);
   const savedCa = tls.getCACertificates('default');
 
@@ -280,8 +281,38 @@ describe('object-level workload identity: googlepubsub', () => {
     await GooglePubSubProvider.close!(config);
   });
 
-  it("reports a missing ServiceAccount, a bad annotation and one without Flux's provider annotation, as failed deliveries", async () => {
+  it("uses GKE's own pool without a workload-identity-provider annotation: the cluster from the metadata server", async () => {
+    const g = await google();
+    const metadata = track(await startRecordingServer({
+      respond: (req) => {
+        const values: Record<string, string> = {
+          '/computeMetadata/v1/project/project-id': 'my-project',
+          '/computeMetadata/v1/instance/attributes/cluster-location': 'europe-west1',
+          '/computeMetadata/v1/instance/attributes/cluster-name': 'prod',
+        };
+        const v = req.headers['metadata-flavor'] === 'Google' ? values[req.url] : undefined;
+        return v === undefined ? { status: 404, body: 'not found' } : { status: 200, headers: { 'Metadata-Flavor': 'Google', 'Content-Type': 'application/text' }, body: v };
+      },
+    }));
+    process.env['GCE_METADATA_HOST'] = `127.0.0.1:${metadata.port}`;
+    process.env['NO_PROXY'] = '127.0.0.1';
+    const { api, rt } = await cluster({ name: 'flux-gcp', annotations: { 'iam.gke.io/gcp-service-account': GSA } });
+    const config = parse(rt, { address: 'my-project', channel: 'flux-events', serviceAccountName: 'flux-gcp' });
+    const auth = (await config.client.get()).pubsub.options.auth as GoogleAuth;
+    expect(await auth.getAccessToken()).toBe('impersonated-access-token-1');
+    await GooglePubSubProvider.close!(config);
+    expect(api.issuedTokens.map((t) => t.audiences)).toEqual([['my-project.svc.id.goog']]);
+    const sts = g.server.requests.filter((r) => r.headers['host'] === 'sts.googleapis.com');
+    expect(new URLSearchParams(sts[0]!.text).get('audience'))
+      .toBe('identitynamespace:my-project.svc.id.goog:https://container.googleapis.com/v1/projects/my-project/locations/europe-west1/clusters/prod');
+    expect(g.server.requests.filter((r) => r.headers['host'] === 'iamcredentials.googleapis.com')).toHaveLength(1);
+  });
+
+  it('reports a missing ServiceAccount, a bad annotation and a GKE cluster the metadata server does not name, as failed deliveries', async () => {
     await google();
+    const metadata = track(await startRecordingServer({ respond: () => ({ status: 404, body: 'not found' }) }));
+    process.env['GCE_METADATA_HOST'] = `127.0.0.1:${metadata.port}`;
+    process.env['NO_PROXY'] = '127.0.0.1';
     const { api, rt } = await cluster({ name: 'flux-gcp', annotations: { 'gcp.auth.fluxcd.io/workload-identity-provider': 'foobar' } });
     api.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'gke-only', namespace: 'apps', annotations: { 'iam.gke.io/gcp-service-account': GSA } } });
     const failure = async (serviceAccountName: string) => {
@@ -298,7 +329,7 @@ describe('object-level workload identity: googlepubsub', () => {
     const missing = await failure('nobody');
     expect([missing.message, missing.retryable, missing.reason]).toEqual([`${prefix}failed to get service account 'apps/nobody': serviceaccounts "nobody" not found`, true, 'auth']);
     expect((await failure('flux-gcp')).message).toBe(`${prefix}failed to create provider access token for service account 'apps/flux-gcp': invalid gcp.auth.fluxcd.io/workload-identity-provider annotation: 'foobar'. must match ^projects\\/\\d{1,30}\\/locations\\/global\\/workloadIdentityPools\\/[^/]{1,100}\\/providers\\/[^/]{1,100}$`);
-    expect((await failure('gke-only')).message).toMatch(/^error publishing .*: failed to create provider access token for service account 'apps\/gke-only': the service account has no gcp.auth.fluxcd.io\/workload-identity-provider annotation; object-level identity through the GKE metadata server \(without it\) is not supported yet$/);
+    expect((await failure('gke-only')).message).toMatch(/^error publishing .*: failed to create provider access token for service account 'apps\/gke-only': failed to get the GKE cluster from the metadata server \(needed without the gcp.auth.fluxcd.io\/workload-identity-provider annotation\): /);
     expect(api.issuedTokens).toHaveLength(0);
   });
 
