@@ -106,6 +106,9 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
   }
 
   const objectLevelWorkloadIdentity = config.featureGates.ObjectLevelWorkloadIdentity;
+  if (objectLevelWorkloadIdentity && !serviceAccounts) {
+    log.info('feature gate ObjectLevelWorkloadIdentity is on, but ServiceAccount tokens need cluster mode: Providers with spec.serviceAccountName fail to load');
+  }
   const runtime = new ProviderRuntime({ objectLevelWorkloadIdentity, ...(serviceAccounts ? { serviceAccounts } : {}) });
   const providers = new ProviderCache(store, log, runtime);
   const policy = config.outbox === 'jetstream'

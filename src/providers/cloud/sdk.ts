@@ -3,7 +3,7 @@
 import { maskSecrets } from '../../logger.js';
 import type { ProviderType } from '../../api/provider.js';
 import type { ProviderRuntime, SharedResource } from '../runtime.js';
-import { ConfigError, defineProvider, DeliveryError, type FailureReason, type ProviderDefinition, type ProviderSettings } from '../types.js';
+import { defineProvider, DeliveryError, type FailureReason, type ProviderDefinition, type ProviderSettings } from '../types.js';
 
 /** `provider <ns>/<name>` and, when there is a secretRef, `provider <ns>/<name>: secret <ns>/<name>`. */
 export function providerWhere(settings: ProviderSettings): { provider: string; where: string; secretWhere: string } {
