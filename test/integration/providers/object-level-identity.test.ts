@@ -145,7 +145,7 @@ describe('object-level workload identity: azuredevops', () => {
     expect(authority.tokenRequests().at(-1)!.form.get('client_assertion')).toBe(api.issuedTokens[1]!.token);
   });
 
-  it('reports a missing ServiceAccount and one without the client-id annotation clearly, before any Azure DevOps call', async () => {
+  it('reports a missing ServiceAccount, one without the client-id annotation and a refused TokenRequest clearly, before any Azure DevOps call', async () => {
     const authority = await entra(() => entraToken(ACCESS), { controller: false });
     const { api, rt } = await cluster();
     api.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'plain', namespace: 'apps' } });
@@ -158,6 +158,14 @@ describe('object-level workload identity: azuredevops', () => {
     expect(h.server.requests).toHaveLength(0);
     expect(authority.tokenRequests()).toHaveLength(0);
     expect(tokenRequests(api)).toHaveLength(0);
+    // A TokenRequest the API server refuses (RBAC without serviceaccounts/token create), then accepts: not cached.
+    api.failNext({ method: 'POST', path: '/serviceaccounts/flux-azure/token', status: 403, reason: 'Forbidden' });
+    const forbidden = await deliveryFailure(send(rt, h));
+    expect(forbidden.message).toBe("failed to acquire azure devops token: failed to get token: failed to create kubernetes token for service account 'apps/flux-azure': injected failure 403");
+    expect(authority.tokenRequests()).toHaveLength(0);
+    await send(rt, h);
+    expect(tokenRequests(api)).toHaveLength(2);
+    expect(h.statuses).toHaveLength(1);
   });
 
   it("reports a refused exchange naming the ServiceAccount, and uses AZURE_TENANT_ID without a tenant annotation", async () => {
