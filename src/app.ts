@@ -7,7 +7,7 @@ import { ResourceStore, type LabelLookup } from './resources/store.js';
 import { LogEventRecorder, type AlertEventRecorder } from './resources/recorder.js';
 import { startDirectorySource } from './resources/directory.js';
 import { MemoryDedupStore, type DedupStore } from './server/dedup.js';
-import { createEventServer } from './server/event-server.js';
+import { closeEventServer, createEventServer } from './server/event-server.js';
 import { createAuxServer, listen, urlOf } from './server/health.js';
 import { collectProcessMetrics } from './metrics.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -25,6 +25,19 @@ export interface RunningHerald {
   store: ResourceStore;
   /** Graceful stop: refuse new events, drain deliveries within the grace period, close connections. */
   stop(): Promise<void>;
+  /** Accepted deliveries that exiting now would lose (memory outbox; JetStream keeps its deliveries in the stream). */
+  unsent(): number;
+}
+
+/** Event requests still in progress on SIGTERM get this long (Flux: 5 s), never longer than the grace period. */
+const REQUEST_DRAIN_MS = 5000;
+/** The clean-up after the drain (provider clients, NATS, watchers) gets this long before it is abandoned. */
+const STEP_BOUND_MS = 1000;
+
+function bounded(p: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => { t = setTimeout(() => r('timeout'), ms); });
+  return Promise.race([p.then(() => 'done' as const), timeout]).finally(() => clearTimeout(t));
 }
 
 export async function startHerald(config: Config, log: Logger): Promise<RunningHerald> {
@@ -101,7 +114,16 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     closers.push(() => backends.close());
   } else {
     dedup = new MemoryDedupStore(config.rateLimitInterval);
-    outbox = new MemoryOutbox({ perProviderConcurrency: config.deliveryConcurrency, log: log.child({ logger: 'outbox' }) });
+    outbox = new MemoryOutbox({
+      perProviderConcurrency: config.deliveryConcurrency,
+      limits: {
+        maxPending: config.outboxMaxPending,
+        maxBytes: config.outboxMaxBytes,
+        providerMaxPending: config.outboxProviderMaxPending,
+        providerMaxBytes: config.outboxProviderMaxBytes,
+      },
+      log: log.child({ logger: 'outbox' }),
+    });
     closers.push(async () => dedup.close?.());
   }
 
@@ -126,15 +148,34 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     accepting = false;
-    log.info('shutting down: refusing new events, finishing deliveries');
-    await events.close();
-    await outbox.close(config.shutdownGracePeriod);
-    await providers.closeAll();
-    await runtime.close();
-    for (const c of closers.reverse()) await c().catch((err: Error) => log.error({ err: err.message }, 'shutdown step failed'));
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    log.info('stopped');
+    const started = Date.now();
+    const grace = config.shutdownGracePeriod;
+    log.info({ gracePeriod: `${grace}ms`, pending: unsent() }, 'shutting down: refusing new events, finishing deliveries');
+    // Both at once, so that the whole stop is bounded by the grace period: slow or silent event clients cannot delay
+    // the deliveries' drain, and the drain cannot keep the event port open.
+    const [{ cut }] = await Promise.all([
+      closeEventServer(events, Math.min(REQUEST_DRAIN_MS, grace)),
+      outbox.close(grace),
+    ]);
+    if (cut > 0) log.info({ connections: cut }, 'event server closed: connections still reading a request were cut');
+    // Clean-up (provider clients, NATS, watchers, probe servers) together gets STEP_BOUND_MS, then is abandoned.
+    const step = (name: string, fn: () => Promise<unknown>) => fn().catch((err: Error) => log.error({ err: err.message }, `shutdown step failed: ${name}`));
+    const cleanup = (async () => {
+      await step('providers', () => providers.closeAll());
+      await step('provider runtime', () => runtime.close());
+      for (const c of closers.reverse()) await step('resources and outbox', c);
+    })();
+    const probes = Promise.all(servers.map((s) => new Promise<void>((r) => {
+      s.close(() => r());
+      s.closeAllConnections();
+    })));
+    if (await bounded(Promise.all([cleanup, probes]), STEP_BOUND_MS) === 'timeout') {
+      log.error({ boundMs: STEP_BOUND_MS }, 'shutdown clean-up did not finish in time, abandoned');
+    }
+    const dropped = outbox instanceof MemoryOutbox ? (outbox.dropped ?? 0) : 0;
+    log.info({ outbox: outbox.kind, dropped, durationMs: Date.now() - started }, 'stopped');
   })());
+  const unsent = () => (outbox instanceof MemoryOutbox ? outbox.size : 0);
 
-  return { eventsUrl, metricsUrl: auxUrls.metrics, healthUrl: auxUrls.health, store, stop };
+  return { eventsUrl, metricsUrl: auxUrls.metrics, healthUrl: auxUrls.health, store, stop, unsent };
 }

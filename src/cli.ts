@@ -19,26 +19,47 @@ Usage:
 ${FLAG_HELP}
 `;
 
+/** Beyond the grace period, the clean-up after the drain may take this long before the process exits regardless. */
+const WATCHDOG_EXTRA_MS = 1500;
+
 async function serve(args: string[]): Promise<number> {
   const config = loadConfig(args);
   const log = createLogger({ level: config.logLevel, encoding: config.logEncoding });
   const herald = await startHerald(config, log);
   let signals = 0;
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        log.error({ signal: sig }, 'second signal, exiting now');
-        process.exit(1);
-      }
-      log.info({ signal: sig }, 'signal received');
-      herald.stop().then(resolve, resolve);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  log.flush?.();
-  return 0;
+  const exit = (code: number) => {
+    // pino writes asynchronously: flush, then exit even if flushing does not call back.
+    const t = setTimeout(() => process.exit(code), 500);
+    try {
+      log.flush((() => { clearTimeout(t); process.exit(code); }) as () => void);
+    } catch {
+      // leave it to the timer
+    }
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      const dropped = herald.unsent();
+      log.error({ signal: sig, dropped }, `second signal, exiting now: ${dropped} accepted deliveries dropped`);
+      exit(dropped > 0 ? 1 : 0);
+      return;
+    }
+    log.info({ signal: sig }, 'signal received');
+    // stop() bounds every step; this is the last resort if something still hangs.
+    const watchdog = setTimeout(() => {
+      const dropped = herald.unsent();
+      log.error({ dropped, boundMs: config.shutdownGracePeriod + WATCHDOG_EXTRA_MS }, `shutdown did not finish in time, exiting: ${dropped} accepted deliveries dropped`);
+      exit(1);
+    }, config.shutdownGracePeriod + WATCHDOG_EXTRA_MS);
+    herald.stop().then(
+      () => { clearTimeout(watchdog); exit(0); },
+      (err: Error) => { log.error({ err: err.message }, 'shutdown failed'); exit(1); },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // Never resolves: the process ends through exit().
+  return new Promise<number>(() => undefined);
 }
 
 async function send(args: string[]): Promise<number> {

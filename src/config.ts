@@ -47,6 +47,28 @@ const featureGatesFlag = z.string().transform((v, ctx) => {
   return gates;
 });
 
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 1024 ** 2, mib: 1024 ** 2, g: 1e9, gb: 1e9, gi: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A byte size such as 268435456, 256Mi, 256MiB or 1Gi (Kubernetes quantity suffixes, also with a trailing B). */
+export function parseByteSize(v: string): number | undefined {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)$/.exec(v.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) return undefined;
+  const n = Math.floor(Number(m[1]) * unit);
+  return n > 0 ? n : undefined;
+}
+
+const sizeFlag = (name: string) => z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = typeof v === 'number' ? v : parseByteSize(v);
+  if (n === undefined || !(n > 0)) {
+    ctx.addIssue({ code: 'custom', message: `--${name}: invalid size ${JSON.stringify(v)} (examples: 268435456, 256Mi, 1Gi)` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const countFlag = (name: string) => z.coerce.number({ error: `--${name}: a positive whole number` }).int({ error: `--${name}: a positive whole number` }).positive({ error: `--${name}: a positive whole number` });
+
 export const configSchema = z.object({
   configDir: z.string().optional(),
   kubeconfig: z.string().optional(),
@@ -72,6 +94,10 @@ export const configSchema = z.object({
   retryInitialDelay: durationFlag('retry-initial-delay').prefault('2s'),
   retryMaxDelay: durationFlag('retry-max-delay').prefault('5m'),
   deliveryConcurrency: z.coerce.number().int().positive().default(16),
+  outboxMaxPending: countFlag('outbox-max-pending').default(100_000),
+  outboxMaxBytes: sizeFlag('outbox-max-bytes').prefault('256Mi'),
+  outboxProviderMaxPending: countFlag('outbox-provider-max-pending').default(10_000),
+  outboxProviderMaxBytes: sizeFlag('outbox-provider-max-bytes').prefault('64Mi'),
   shutdownGracePeriod: durationFlag('shutdown-grace-period').prefault('8s'),
   runtimeNamespace: z.string().default('flux-system'),
   featureGates: featureGatesFlag.prefault(''),
@@ -87,6 +113,7 @@ const VALUE_FLAGS = new Set([
   'outbox', 'nats-url', 'nats-creds', 'nats-user', 'nats-password', 'nats-token', 'nats-ca', 'nats-cert', 'nats-key',
   'max-delivery-age', 'retry-initial-delay', 'retry-max-delay', 'delivery-concurrency', 'shutdown-grace-period',
   'feature-gates',
+  'outbox-max-pending', 'outbox-max-bytes', 'outbox-provider-max-pending', 'outbox-provider-max-bytes',
 ]);
 
 export const FLAG_HELP = `Flags (pflag syntax: --name=value or --name value; booleans also bare):
@@ -109,6 +136,13 @@ export const FLAG_HELP = `Flags (pflag syntax: --name=value or --name value; boo
   --retry-initial-delay DUR      jetstream outbox: first retry delay, doubled each attempt (default 2s)
   --retry-max-delay DUR          jetstream outbox: longest retry delay (default 5m)
   --delivery-concurrency N       deliveries in flight at once per provider (default 16)
+  --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)
+  --outbox-max-pending N         memory outbox: deliveries held for all providers (default 100000)
+  --outbox-max-bytes SIZE        memory outbox: their encoded size (default 256Mi)
+  --outbox-provider-max-pending N
+                                 memory outbox: deliveries held for one provider; above it its new ones are refused (default 10000)
+  --outbox-provider-max-bytes SIZE
+                                 memory outbox: their encoded size for one provider (default 64Mi)
   --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)
   --feature-gates LIST           Flux's feature gates, e.g. ObjectLevelWorkloadIdentity=true (spec.serviceAccountName; cluster mode)`;
 

@@ -53,6 +53,27 @@ export const eventsTotal = new client.Counter({
   labelNames: ['outcome'] as const,
 });
 
+export const outboxPendingDeliveries = new client.Gauge({
+  name: 'herald_outbox_pending_deliveries',
+  help: 'Deliveries held by the memory outbox (waiting, in flight or waiting for a retry).',
+});
+
+export const outboxPendingBytes = new client.Gauge({
+  name: 'herald_outbox_pending_bytes',
+  help: 'Encoded size of the deliveries held by the memory outbox.',
+});
+
+export const outboxRefusedTotal = new client.Counter({
+  name: 'herald_outbox_refused_total',
+  help: "Notifications the memory outbox refused because their provider's share (scope=provider) or the whole outbox (scope=global) was full, by provider type.",
+  labelNames: ['type', 'scope'] as const,
+});
+
+export const logLinesDroppedTotal = new client.Counter({
+  name: 'herald_log_lines_dropped_total',
+  help: 'Log lines dropped because stderr did not keep up and the log buffer was full.',
+});
+
 let defaultsStarted = false;
 export function collectProcessMetrics(): void {
   if (defaultsStarted) return;

@@ -5,7 +5,8 @@ import { cloneEvent, decodeEvent, describeObject } from './api/event.js';
 import { createLogger } from './logger.js';
 import { startDirectorySource } from './resources/directory.js';
 import { formatProblem } from './resources/manifests.js';
-import { ResourceStore } from './resources/store.js';
+import { COSTLY_PATTERN_INSTRUCTIONS, MAX_PATTERN_INSTRUCTIONS, ResourceStore } from './resources/store.js';
+import { INLINE_COST, MATCH_BUDGET_MS } from './routing/pattern-worker.js';
 import { explainAlert } from './routing/match.js';
 import { cleanMetadata, removeInternalMetadata } from './routing/metadata.js';
 import { prepareNotification } from './routing/notification.js';
@@ -34,6 +35,13 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
     for (const [i, source] of a.spec.eventSources.entries()) {
       if (!(EVENT_SOURCE_KINDS as readonly string[]).includes(source.kind)) {
         warnings.push(`warning: Alert ${a.metadata.namespace}/${a.metadata.name}: spec.eventSources.${i}.kind: ${source.kind} is not one of Flux's kinds (${EVENT_SOURCE_KINDS.join(', ')}); it only matches events of exactly that kind`);
+      }
+    }
+    for (const [list, patterns] of [['inclusion', c.inclusion], ['exclusion', c.exclusion]] as const) {
+      for (const p of patterns) {
+        if (p.regex !== undefined && (p.instructions ?? 0) > COSTLY_PATTERN_INSTRUCTIONS) {
+          warnings.push(`warning: Alert ${a.metadata.namespace}/${a.metadata.name}: spec.${list}List: costly ${list} regex ${p.pattern}: its program has ${p.instructions} instructions (refused above ${MAX_PATTERN_INSTRUCTIONS}); messages longer than ${Math.floor(INLINE_COST / p.instructions!)} characters are matched off the event loop and count as not matching after ${MATCH_BUDGET_MS} ms`);
+        }
       }
     }
     if (!store.provider(a.metadata.namespace, a.spec.providerRef.name)) {

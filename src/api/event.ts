@@ -100,6 +100,15 @@ function foldFields(input: unknown, fields: string[]): unknown {
   return out;
 }
 
+/**
+ * Sets `obj[key] = value` as an own property even for `__proto__`, which a plain assignment would turn into a
+ * prototype change (silently dropping a metadata key Go keeps).
+ */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
 export class EventDecodeError extends Error {
   constructor(message: string, readonly field?: string) {
     super(message);
@@ -138,7 +147,7 @@ export function decodeEvent(body: Buffer | string): FluxEvent {
     timestamp = t;
   }
   const metadata: Record<string, string> = {};
-  if (e.metadata) for (const k in e.metadata) metadata[k] = e.metadata[k] ?? '';
+  if (e.metadata) for (const k in e.metadata) setOwn(metadata, k, e.metadata[k] ?? '');
   const event: FluxEvent = {
     involvedObject: ref,
     severity: e.severity,
@@ -196,7 +205,7 @@ export function encodeEvent(e: FluxEvent): string {
     const metadata: Record<string, string> = {};
     for (const k of keys) {
       if (UNORDERED_KEY.test(k)) return encodeEventByField(e);
-      metadata[k] = e.metadata[k]!;
+      setOwn(metadata, k, e.metadata[k]!);
     }
     out.metadata = metadata;
   }

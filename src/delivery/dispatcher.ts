@@ -1,12 +1,13 @@
 // From an accepted event to stored deliveries: select Alerts, prepare each, check its provider config, enqueue.
 import { randomUUID } from 'node:crypto';
 import { describeObject, type FluxEvent } from '../api/event.js';
-import type { Logger } from '../logger.js';
+import { excerpt, loggedMessage, MAX_LOGGED_ERROR, type Logger } from '../logger.js';
 import type { AlertEventRecorder } from '../resources/recorder.js';
 import type { LabelLookup, ResourceStore } from '../resources/store.js';
 import { selectAlerts } from '../routing/match.js';
 import { conflictAnnotations } from '../routing/metadata.js';
 import { prepareNotification } from '../routing/notification.js';
+import { OutboxFullError } from './memory.js';
 import type { Outbox } from './outbox.js';
 import type { ProviderCache } from './provider-cache.js';
 
@@ -25,6 +26,8 @@ export interface DispatcherOptions {
 export interface DispatchSummary {
   matched: number;
   enqueued: number;
+  /** Deliveries refused because their provider's share of the memory outbox was full. */
+  refused?: number;
 }
 
 /** The outbox refused a delivery: the event server answers 503 so that the emitter retries. */
@@ -51,7 +54,8 @@ export class Dispatcher {
       if (log.isLevelEnabled('debug')) log.debug({ eventInvolvedObject: event.involvedObject }, 'discarding event, no alerts found for the involved object');
       return { matched: 0, enqueued: 0 };
     }
-    log.info({ eventInvolvedObject: event.involvedObject, message: event.message }, 'dispatching event');
+    // A bounded excerpt: a 3 MiB message on every info line filled the log buffers (and memory) under load.
+    log.info({ eventInvolvedObject: event.involvedObject, ...loggedMessage(event.message) }, 'dispatching event');
     const droppedCommitStatus: string[] = [];
     const droppedChangeRequest: string[] = [];
     const enqueues: Promise<void>[] = [];
@@ -65,7 +69,8 @@ export class Dispatcher {
         (prepared.gate === 'commit-status' ? droppedCommitStatus : droppedChangeRequest).push(`${a.namespace}/${a.name}`);
         continue;
       }
-      const failure = (message: string) => {
+      const failure = (text: string) => {
+        const message = excerpt(text, MAX_LOGGED_ERROR);
         log.error({ ...alertLog, error: message }, 'failed to dispatch notification');
         recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(event.involvedObject)}: ${message}`);
       };
@@ -93,8 +98,13 @@ export class Dispatcher {
     if (droppedCommitStatus.length) log.info({ alerts: droppedCommitStatus, eventInvolvedObject: event.involvedObject }, 'event dropped for commit status providers due to missing commit metadata key');
     if (droppedChangeRequest.length) log.info({ alerts: droppedChangeRequest, eventInvolvedObject: event.involvedObject }, 'event dropped for change request providers due to missing change request metadata key');
     const results = await Promise.allSettled(enqueues);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // A provider whose share of the memory outbox is full refuses its own deliveries (logged and counted by the outbox);
+    // the event is still accepted for the others. Only when every delivery was refused does the emitter get 503, so
+    // that it retries. Any other failure (a durable outbox that cannot store) fails the event as before.
+    const refused = rejected.filter((r) => r.reason instanceof OutboxFullError).length;
+    const failed = rejected.find((r) => !(r.reason instanceof OutboxFullError)) ?? (refused > 0 && refused === enqueues.length ? rejected[0] : undefined);
     if (failed) throw new OutboxUnavailableError(`could not store the notification: ${(failed.reason as Error).message}`);
-    return { matched: matched.length, enqueued: enqueues.length };
+    return { matched: matched.length, enqueued: enqueues.length - refused, refused };
   }
 }

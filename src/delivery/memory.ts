@@ -1,12 +1,39 @@
-// The in-memory outbox: one queue per provider with its own concurrency, so a slow or failing provider delays only itself.
+// The in-memory outbox: one queue per provider with its own concurrency, so a slow or failing provider delays only itself,
+// and a share of memory per provider, so a stuck provider fills only its own share and never makes Herald refuse events
+// for the healthy ones.
 import type { Logger } from '../logger.js';
+import type { Notification } from '../providers/types.js';
+import { outboxPendingBytes, outboxPendingDeliveries, outboxRefusedTotal } from '../metrics.js';
 import type { Delivery, DeliveryHandler, Outbox } from './outbox.js';
+
+export interface OutboxLimits {
+  /** Deliveries (waiting, in flight or waiting for a retry) held for all providers. */
+  maxPending: number;
+  /** Their encoded size, for all providers. */
+  maxBytes: number;
+  /** Deliveries held for one provider. */
+  providerMaxPending: number;
+  /** Their encoded size, for one provider. */
+  providerMaxBytes: number;
+}
+
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = {
+  maxPending: 100_000,
+  maxBytes: 256 * 1024 * 1024,
+  providerMaxPending: 10_000,
+  providerMaxBytes: 64 * 1024 * 1024,
+};
+
+/**
+ * A provider holding less than this fraction of its own bound is never refused for the global bound: the global
+ * bound can only be reached by providers that hold a lot, and those are the ones refused.
+ */
+const RESERVED_FRACTION = 8;
 
 export interface MemoryOutboxOptions {
   /** Deliveries in flight at once for one provider. */
   perProviderConcurrency?: number;
-  /** Deliveries waiting in memory before enqueue is refused (the event server then answers 503). */
-  maxPending?: number;
+  limits?: Partial<OutboxLimits>;
   log: Logger;
 }
 
@@ -15,7 +42,37 @@ interface Lane {
   running: number;
 }
 
-export class OutboxFullError extends Error {}
+/** The delivery was refused because its provider's share, or the outbox as a whole, is full. */
+export class OutboxFullError extends Error {
+  constructor(message: string, readonly scope: 'provider' | 'global') {
+    super(message);
+  }
+}
+
+interface Usage {
+  count: number;
+  bytes: number;
+  /** Refusals since the last log line for this provider (one line per provider per second at most). */
+  refusedSinceLog: number;
+  lastLog: number;
+}
+
+/**
+ * The size of a delivery as stored: the lengths of its strings plus a fixed overhead per object. Close to its JSON
+ * encoding, without building it (an event of 3 MiB fanned out to 50 Alerts would otherwise be stringified 50 times).
+ */
+export function notificationBytes(n: Notification): number {
+  const e = n.event;
+  let size = 512 + e.message.length + e.reason.length + e.severity.length + e.reportingController.length + (e.reportingInstance?.length ?? 0);
+  const o = e.involvedObject as unknown as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v === 'string') size += k.length + v.length + 6;
+  }
+  for (const k in e.metadata) size += k.length + (e.metadata[k]?.length ?? 0) + 6;
+  for (const k in n.alert.eventMetadata ?? {}) size += k.length + (n.alert.eventMetadata![k]?.length ?? 0) + 6;
+  return size + (n.commitStatusId?.length ?? 0);
+}
 
 export class MemoryOutbox implements Outbox {
   readonly kind = 'memory' as const;
@@ -26,19 +83,95 @@ export class MemoryOutbox implements Outbox {
   private handler?: DeliveryHandler;
   private pending = 0;
   private closed = false;
+  private closing?: Promise<void>;
+  /** Deliveries dropped by close (set once it has aborted them). */
+  dropped?: number;
+  private onDrained?: () => void;
   private readonly concurrency: number;
-  private readonly maxPending: number;
+  readonly limits: OutboxLimits;
+  private pendingBytes = 0;
+  private readonly usage = new Map<string, Usage>();
+  private readonly sizes = new WeakMap<Delivery, number>();
 
   constructor(private readonly opts: MemoryOutboxOptions) {
     this.concurrency = opts.perProviderConcurrency ?? 16;
-    this.maxPending = opts.maxPending ?? 100_000;
+    this.limits = { ...DEFAULT_OUTBOX_LIMITS, ...opts.limits };
   }
 
   async enqueue(delivery: Delivery): Promise<void> {
     if (this.closed) throw new Error('outbox is closed');
-    if (this.pending >= this.maxPending) throw new OutboxFullError(`outbox full: ${this.pending} deliveries pending`);
+    const key = this.laneKey(delivery);
+    const bytes = notificationBytes(delivery.notification);
+    let u = this.usage.get(key);
+    if (!u) this.usage.set(key, (u = { count: 0, bytes: 0, refusedSinceLog: 0, lastLog: 0 }));
+    const refusal = this.refusal(u, bytes);
+    if (refusal) {
+      if (u.count === 0) this.usage.delete(key);
+      this.refuse(delivery, key, u, refusal);
+    }
+    u.count++;
+    u.bytes += bytes;
+    this.sizes.set(delivery, bytes);
     this.pending++;
+    this.pendingBytes += bytes;
+    outboxPendingDeliveries.set(this.pending);
+    outboxPendingBytes.set(this.pendingBytes);
     this.push(delivery);
+  }
+
+  /** Why a delivery of `bytes` for a provider using `u` is refused, or undefined when it is taken. */
+  private refusal(u: Usage, bytes: number): { scope: 'provider' | 'global'; why: string } | undefined {
+    const l = this.limits;
+    if (u.count + 1 > l.providerMaxPending) return { scope: 'provider', why: `provider holds ${u.count} deliveries (limit --outbox-provider-max-pending ${l.providerMaxPending})` };
+    // A single delivery larger than the share is still taken when the provider holds nothing: events are at most 3 MiB.
+    if (u.count > 0 && u.bytes + bytes > l.providerMaxBytes) return { scope: 'provider', why: `provider holds ${u.bytes} bytes (limit --outbox-provider-max-bytes ${l.providerMaxBytes})` };
+    const small = u.count < l.providerMaxPending / RESERVED_FRACTION && u.bytes < l.providerMaxBytes / RESERVED_FRACTION;
+    if (small) return undefined;
+    if (this.pending + 1 > l.maxPending) return { scope: 'global', why: `outbox holds ${this.pending} deliveries (limit --outbox-max-pending ${l.maxPending})` };
+    if (this.pendingBytes + bytes > l.maxBytes) return { scope: 'global', why: `outbox holds ${this.pendingBytes} bytes (limit --outbox-max-bytes ${l.maxBytes})` };
+    return undefined;
+  }
+
+  private refuse(delivery: Delivery, key: string, u: Usage, refusal: { scope: 'provider' | 'global'; why: string }): never {
+    const n = delivery.notification;
+    outboxRefusedTotal.inc({ type: n.provider.type, scope: refusal.scope });
+    u.refusedSinceLog++;
+    const now = Date.now();
+    if (now - u.lastLog >= 1000) {
+      this.opts.log.error(
+        { provider: key, providerType: n.provider.type, alert: `${n.alert.namespace}/${n.alert.name}`, scope: refusal.scope, refused: u.refusedSinceLog, pending: u.count, pendingBytes: u.bytes },
+        `outbox full for provider ${key}: notification refused, ${refusal.why}; the provider is not keeping up (slow, failing or unreachable)`,
+      );
+      u.refusedSinceLog = 0;
+      u.lastLog = now;
+    }
+    throw new OutboxFullError(`outbox full for provider ${key}: ${refusal.why}`, refusal.scope);
+  }
+
+  private release(d: Delivery): void {
+    const bytes = this.sizes.get(d) ?? 0;
+    this.pending--;
+    this.pendingBytes -= bytes;
+    const key = this.laneKey(d);
+    const u = this.usage.get(key);
+    if (u) {
+      u.count--;
+      u.bytes -= bytes;
+      if (u.count <= 0) this.usage.delete(key);
+    }
+    outboxPendingDeliveries.set(this.pending);
+    outboxPendingBytes.set(this.pendingBytes);
+  }
+
+  /** Deliveries and bytes held for one provider (`namespace/name`). */
+  held(provider: string): { count: number; bytes: number } {
+    const u = this.usage.get(provider);
+    return { count: u?.count ?? 0, bytes: u?.bytes ?? 0 };
+  }
+
+  /** Encoded size of all held deliveries. */
+  get bytes(): number {
+    return this.pendingBytes;
   }
 
   start(handler: DeliveryHandler): void {
@@ -97,18 +230,40 @@ export class MemoryOutbox implements Outbox {
       this.timers.add(t);
       return;
     }
-    this.pending--;
+    this.release(d);
+    if (this.pending === 0) this.onDrained?.();
   }
 
+  /**
+   * Stops taking deliveries, keeps sending for up to `graceMs` until nothing is pending, then aborts the rest (an
+   * attempt that ignores the abort gets one more second). `dropped` then holds how many were not sent.
+   */
   async close(graceMs = 5000): Promise<void> {
+    if (this.closing) return this.closing;
     this.closed = true;
-    const settled = Promise.allSettled([...this.inflight]);
-    const timer = new Promise((r) => setTimeout(r, graceMs).unref());
-    await Promise.race([settled, timer]);
-    this.abort.abort(new Error('shutting down'));
-    for (const t of this.timers) clearTimeout(t);
-    const lost = this.pending - this.inflight.size;
-    if (this.pending > 0) this.opts.log.warn({ pending: this.pending, waiting: lost }, 'memory outbox closed with deliveries not sent (use --outbox jetstream to keep them across restarts)');
-    await Promise.allSettled([...this.inflight]);
+    this.closing = (async () => {
+      if (this.pending > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, graceMs);
+          this.onDrained = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+      this.onDrained = undefined;
+      const dropped = this.pending;
+      this.abort.abort(new Error('shutting down'));
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      if (dropped > 0) {
+        this.opts.log.error({ dropped, inFlight: this.inflight.size, waiting: dropped - this.inflight.size }, `memory outbox closed: ${dropped} deliveries dropped, not sent within the grace period (use --outbox jetstream to keep them across restarts)`);
+      } else {
+        this.opts.log.info({ dropped: 0 }, 'memory outbox closed: every accepted delivery was finished');
+      }
+      await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 1000).unref())]);
+      this.dropped = dropped;
+    })();
+    return this.closing;
   }
 }

@@ -1,7 +1,7 @@
 // The delivery worker: one attempt per call with a deadline, the retry decision, metrics, logs and Events on failure.
 import { describeObject } from '../api/event.js';
 import { providerTimeoutMs } from '../api/provider.js';
-import type { Logger } from '../logger.js';
+import { excerpt, MAX_LOGGED_ERROR, type Logger } from '../logger.js';
 import type { AlertEventRecorder } from '../resources/recorder.js';
 import type { ResourceStore } from '../resources/store.js';
 import { maskError } from '../providers/masking.js';
@@ -55,7 +55,7 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
     try {
       resolved = providers.resolve(provider);
     } catch (err) {
-      const message = (err as Error).message;
+      const message = excerpt((err as Error).message, MAX_LOGGED_ERROR);
       deliveryFailuresTotal.inc({ type, reason: 'config' });
       log.error({ ...logCtx, error: message }, 'failed to dispatch notification');
       recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(n.event.involvedObject)}: ${message}`);
@@ -85,7 +85,8 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
 
     const timedOut = timeout.aborted && !signal.aborted;
     const raw = timedOut ? `context deadline exceeded: ${(error as Error)?.message ?? ''}`.replace(/: $/, '') : (error as Error)?.message ?? String(error);
-    const message = maskError(raw, resolved.settings);
+    // Masked first (a secret cut in half would not be recognised), then bounded for logs, Events and the dead letter.
+    const message = excerpt(maskError(raw, resolved.settings), MAX_LOGGED_ERROR);
     if (signal.aborted) {
       // Shutdown: hand the delivery back rather than count a failure.
       return { result: 'retry', delayMs: 0, error: message };

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { ResourceStore, StoredObject } from './store.js';
-import { formatProblem, parseManifestFile, type ManifestEntry, type ManifestProblem } from './manifests.js';
+import { formatProblem, type ManifestEntry, type ManifestProblem } from './manifests.js';
+import { entryFingerprint, MAX_MANIFEST_FILE_BYTES, parseManifest } from './manifest-parse.js';
 
 export interface DirectorySourceOptions {
   dir: string;
@@ -50,6 +51,7 @@ export interface ManifestFileInfo {
   abs: string;
   signature: string;
   mtimeMs: number;
+  size: number;
 }
 
 interface FileState {
@@ -212,6 +214,12 @@ class DirectoryWatcher {
 
   private async readManifest(rel: string, info: ManifestFileInfo, prev: FileState | undefined, initial: boolean): Promise<ReadResult> {
     const file = this.displayPath(rel);
+    if (info.size > MAX_MANIFEST_FILE_BYTES) {
+      // Refused whole, never half-applied: the objects of its last accepted version (if any) stay in effect.
+      const message = `file is ${info.size} bytes, larger than the limit of ${MAX_MANIFEST_FILE_BYTES} bytes (16 MiB); ignored${prev && prev.entries.length > 0 ? `, keeping the ${prev.entries.length} objects of its last accepted version` : ''}; split it into smaller files`;
+      this.log.error({ file, size: info.size, limit: MAX_MANIFEST_FILE_BYTES }, `${file}: ${message}`);
+      return { kind: 'failed', state: { signature: info.signature, entries: prev?.entries ?? [], problems: [{ file, document: 0, message }] } };
+    }
     let text = '';
     let signature = info.signature;
     for (let attempt = 1; ; attempt++) {
@@ -233,7 +241,10 @@ class DirectoryWatcher {
       }
       await sleep(this.debounceMs);
     }
-    const parsed = parseManifestFile(text, file);
+    // Large files are parsed in a worker thread: the event server keeps answering meanwhile, and the result is
+    // applied in one step by reconcile.
+    const parsed = await parseManifest(text, file);
+    parsed.entries.forEach((e, i) => { e.fingerprint = parsed.fingerprints[i]; });
     for (const p of parsed.problems) this.logProblem(p);
 
     let entries = parsed.entries;
@@ -290,7 +301,7 @@ class DirectoryWatcher {
     }
     let upserted = 0;
     for (const [id, { entry, file }] of desired) {
-      const json = JSON.stringify(entry.object);
+      const json = entry.fingerprint ?? entryFingerprint(entry.object);
       const prev = this.applied.get(id);
       if (prev?.json === json) {
         prev.file = file;
@@ -368,7 +379,7 @@ export async function listManifestFiles(root: string): Promise<Map<string, Manif
         seenDirs.add(real);
         await walk(abs, rel);
       } else if (st.isFile() && MANIFEST_FILE.test(e.name) && !KUSTOMIZATION_FILE.test(e.name)) {
-        out.set(rel, { abs, signature: signatureOf(st), mtimeMs: st.mtimeMs });
+        out.set(rel, { abs, signature: signatureOf(st), mtimeMs: st.mtimeMs, size: st.size });
       }
     }
   };

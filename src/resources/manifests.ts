@@ -33,6 +33,8 @@ export interface ManifestEntry {
   /** Index in `items` when the object came from a List document. */
   item?: number;
   line?: number;
+  /** entryFingerprint of the object, set by the directory source when it parses the file. */
+  fingerprint?: string;
 }
 
 export interface ParsedManifestFile {

@@ -3,6 +3,7 @@ import type { FluxEvent } from '../api/event.js';
 import type { EventSource } from '../api/alert.js';
 import type { CompiledAlert, CompiledPattern, LabelLookup } from '../resources/store.js';
 import type { EventReason } from '../resources/recorder.js';
+import { findPattern, MATCH_BUDGET_MS, MAX_BACKLOG } from './pattern-worker.js';
 
 export interface MatchWarning {
   reason: EventReason;
@@ -89,13 +90,36 @@ export async function explainAlert(
     break;
   }
   if (!matchedSource) return { matched: false, rule: reasons.length ? reasons.join('; ') : 'no event source' };
-  if (!isIncluded(event.message, compiled.inclusion)) return { matched: false, rule: 'message matches no inclusionList pattern' };
-  const excludedBy = exclusionMatch(event.message, compiled.exclusion);
-  if (excludedBy !== undefined) return { matched: false, rule: `message matches exclusionList pattern ${JSON.stringify(excludedBy)}` };
+  const timedOut = (list: string, p: CompiledPattern, busy?: boolean) => warnings.push({
+    reason: 'InvalidConfig',
+    message: busy
+      ? `${list} regex ${JSON.stringify(p.pattern)} was not matched against a message of ${event.message.length} characters: ${MAX_BACKLOG} long matches are already waiting; it counts as not matching`
+      : `${list} regex ${JSON.stringify(p.pattern)} took longer than ${MATCH_BUDGET_MS} ms on a message of ${event.message.length} characters and was stopped; it counts as not matching`,
+  });
+  if (compiled.inclusion.length > 0) {
+    let included = false;
+    for (const p of compiled.inclusion) {
+      const r = await findPattern(p, event.message);
+      if (r.timedOut) timedOut('inclusion', p, r.busy);
+      if (r.found) {
+        included = true;
+        break;
+      }
+    }
+    if (!included) return { matched: false, rule: 'message matches no inclusionList pattern' };
+  }
+  for (const p of compiled.exclusion) {
+    const r = await findPattern(p, event.message);
+    if (r.timedOut) timedOut('exclusion', p, r.busy);
+    if (r.found) return { matched: false, rule: `message matches exclusionList pattern ${JSON.stringify(p.pattern)}` };
+  }
   return { matched: true, source: matchedSource };
 }
 
-/** Empty list includes; otherwise the first valid pattern that finds a match includes. Invalid patterns never match. */
+/**
+ * Empty list includes; otherwise the first valid pattern that finds a match includes. Invalid patterns never match.
+ * Synchronous, for short messages only: the event path uses findPattern, which bounds the cost.
+ */
 export function isIncluded(message: string, patterns: CompiledPattern[]): boolean {
   if (patterns.length === 0) return true;
   return patterns.some((p) => p.regex !== undefined && p.regex.matcher(message).find());

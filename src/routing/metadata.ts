@@ -1,5 +1,5 @@
 // Metadata clean-up on receipt (event-server.md §5), internal key removal (§7.1) and the merge into a notification (§9).
-import { apiGroupOf, EVENT_GROUP_PREFIX, type FluxEvent } from '../api/event.js';
+import { apiGroupOf, EVENT_GROUP_PREFIX, setOwn, type FluxEvent } from '../api/event.js';
 import type { AlertSpec } from '../api/alert.js';
 
 /** Keeps `event.toolkit.fluxcd.io/*` and `<group>/*` keys, drops `<group>/checksum` and `<group>/digest` (case-insensitively). */
@@ -9,7 +9,7 @@ export function cleanMetadata(event: FluxEvent): FluxEvent {
   const kept: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.metadata)) {
     if (excluded.includes(fold(k))) continue;
-    if (k.startsWith(EVENT_GROUP_PREFIX) || k.startsWith(prefix)) kept[k] = v;
+    if (k.startsWith(EVENT_GROUP_PREFIX) || k.startsWith(prefix)) setOwn(kept, k, v);
   }
   return { ...event, metadata: kept };
 }
@@ -52,7 +52,7 @@ export function mergeMetadata(event: FluxEvent, spec: Pick<AlertSpec, 'eventMeta
   const result: Record<string, string> = {};
   const sources = new Map<string, string[]>();
   const put = (key: string, value: string, source: string) => {
-    result[key] = value;
+    setOwn(result, key, value);
     const list = sources.get(key);
     if (list) list.push(source);
     else sources.set(key, [source]);

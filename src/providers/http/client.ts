@@ -128,9 +128,6 @@ export async function httpRequest(url: string, opts: HttpRequestOptions): Promis
     const bodyless = status === 301 || status === 302 || status === 303;
     if ((bodyless || status === 307 || status === 308) && loc) {
       await res.body.dump().catch(() => undefined);
-      if (requests >= MAX_REDIRECTS) {
-        throw new DeliveryError(`${op} ${goQuote(redactUrl(loc))}: stopped after ${MAX_REDIRECTS} redirects`, { retryable: false });
-      }
       let next: URL;
       try {
         next = new URL(loc, current);
@@ -138,6 +135,10 @@ export async function httpRequest(url: string, opts: HttpRequestOptions): Promis
         throw new DeliveryError(`${op} ${goQuote(redactUrl(shownUrl))}: failed to parse Location header ${goQuote(loc)}: ${(err as Error).message}`, {
           retryable: false,
         });
+      }
+      // Go names the absolute URL of the request it refused to make, not the Location as written.
+      if (requests >= MAX_REDIRECTS) {
+        throw new DeliveryError(`${op} ${goQuote(redactUrl(next.href))}: stopped after ${MAX_REDIRECTS} redirects`, { retryable: false });
       }
       if (bodyless && method !== 'GET' && method !== 'HEAD') {
         method = 'GET';

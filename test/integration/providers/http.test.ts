@@ -58,7 +58,7 @@ describe('redirects (Go client policy)', () => {
     const srv = await server({ respond: (_r, n) => ({ status: 302, headers: { Location: `/hop${n + 1}` } }) });
     const err = await failure(postMessage(`${srv.url}/hop0`, '{}', { transport: t(), signal: signal() }));
     expect(err.retryable).toBe(false);
-    expect(err.message).toBe('Post "/hop10": stopped after 10 redirects');
+    expect(err.message).toBe(`Post "${srv.url}/hop10": stopped after 10 redirects`);
     expect(srv.requests).toHaveLength(10);
   });
 
