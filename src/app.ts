@@ -17,7 +17,7 @@ import type { Outbox } from './delivery/outbox.js';
 import { ProviderCache } from './delivery/provider-cache.js';
 import { DurableRetryPolicy, FluxRetryPolicy } from './delivery/retry.js';
 import { createDeliveryHandler } from './delivery/worker.js';
-import { ProviderRuntime } from './providers/runtime.js';
+import { ProviderRuntime, type ServiceAccountSource } from './providers/runtime.js';
 
 export interface RunningHerald {
   eventsUrl: string;
@@ -48,6 +48,8 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
 
   let recorder: AlertEventRecorder = new LogEventRecorder(log.child({ logger: 'events' }));
   let labels: LabelLookup = store.storedLabels;
+  // Object-level workload identity reads ServiceAccount tokens from the Kubernetes API: cluster mode only.
+  let serviceAccounts: ServiceAccountSource | undefined;
   store.onInvalidPattern = (alert, list, pattern, error) => {
     const message = `failed to compile ${list} regex: ${pattern}`;
     log.error({ alert: { namespace: alert.metadata.namespace, name: alert.metadata.name }, error }, message);
@@ -91,6 +93,7 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     });
     labels = source.labels;
     recorder = source.recorder;
+    serviceAccounts = source.serviceAccounts;
     closers.push(() => source.close());
   }
 
@@ -125,7 +128,11 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     closers.push(async () => dedup.close?.());
   }
 
-  const runtime = new ProviderRuntime();
+  const objectLevelWorkloadIdentity = config.featureGates.ObjectLevelWorkloadIdentity;
+  if (objectLevelWorkloadIdentity && !serviceAccounts) {
+    log.info('feature gate ObjectLevelWorkloadIdentity is on, but ServiceAccount tokens need cluster mode: Providers with spec.serviceAccountName fail to load');
+  }
+  const runtime = new ProviderRuntime({ objectLevelWorkloadIdentity, ...(serviceAccounts ? { serviceAccounts } : {}) });
   const providers = new ProviderCache(store, log, runtime);
   const policy = config.outbox === 'jetstream'
     ? new DurableRetryPolicy(config.maxDeliveryAge, config.retryInitialDelay, config.retryMaxDelay)
@@ -133,7 +140,7 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
   outbox.start(createDeliveryHandler({ store, providers, recorder, policy, log: log.child({ logger: 'delivery' }) }));
 
   const dispatcher = new Dispatcher({ store, labels, providers, outbox, recorder, log: log.child({ logger: 'event-server' }), noCrossNamespaceRefs: config.noCrossNamespaceRefs,
-    templates: new AlertTemplates(config.configDir ? { configDir: config.configDir } : {}) });
+    objectLevelWorkloadIdentity, templates: new AlertTemplates(config.configDir ? { configDir: config.configDir } : {}) });
   const events = createEventServer({ dedup, dispatcher, log: log.child({ logger: 'event-server' }), exportHttpPathMetrics: config.exportHttpPathMetrics, accepting: () => accepting });
   await events.listen({ host: config.eventsAddr.host, port: config.eventsAddr.port });
   const eventsAddr = events.server.address() as AddressInfo;

@@ -24,6 +24,29 @@ const addressFlag = (name: string) => z.string().transform((v, ctx) => {
   return { host: host === '' ? '::' : host, port: Number(m[2]), text: v };
 });
 
+/** Flux's feature gates (resources.md §8); only ObjectLevelWorkloadIdentity changes what Herald does. */
+export const FEATURE_GATES = ['CacheSecretsAndConfigMaps', 'DisableConfigWatchers', 'ObjectLevelWorkloadIdentity'] as const;
+export type FeatureGate = (typeof FEATURE_GATES)[number];
+
+const featureGatesFlag = z.string().transform((v, ctx) => {
+  const gates = Object.fromEntries(FEATURE_GATES.map((g) => [g, false])) as Record<FeatureGate, boolean>;
+  for (const part of v.split(',')) {
+    if (part.trim() === '') continue;
+    const m = /^\s*([^=\s]+)\s*=\s*(\S+)\s*$/.exec(part);
+    const value = m ? /^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.exec(m[2]!)?.[0] : undefined;
+    if (!m || value === undefined) {
+      ctx.addIssue({ code: 'custom', message: `--feature-gates: expected name=true|false pairs separated by commas, got ${JSON.stringify(part)}` });
+      return z.NEVER;
+    }
+    if (!(FEATURE_GATES as readonly string[]).includes(m[1]!)) {
+      ctx.addIssue({ code: 'custom', message: `--feature-gates: unknown feature gate ${JSON.stringify(m[1])} (known: ${FEATURE_GATES.join(', ')})` });
+      return z.NEVER;
+    }
+    gates[m[1] as FeatureGate] = /^(1|t|T|TRUE|true|True)$/.test(value);
+  }
+  return gates;
+});
+
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, ki: 1024, kib: 1024, m: 1e6, mb: 1e6, mi: 1024 ** 2, mib: 1024 ** 2, g: 1e9, gb: 1e9, gi: 1024 ** 3, gib: 1024 ** 3 };
 
 /** A byte size such as 268435456, 256Mi, 256MiB or 1Gi (Kubernetes quantity suffixes, also with a trailing B). */
@@ -77,6 +100,7 @@ export const configSchema = z.object({
   outboxProviderMaxBytes: sizeFlag('outbox-provider-max-bytes').prefault('64Mi'),
   shutdownGracePeriod: durationFlag('shutdown-grace-period').prefault('8s'),
   runtimeNamespace: z.string().default('flux-system'),
+  featureGates: featureGatesFlag.prefault(''),
 }).superRefine((c, ctx) => {
   if (c.outbox === 'jetstream' && !c.natsUrl) ctx.addIssue({ code: 'custom', message: '--outbox jetstream needs --nats-url' });
 });
@@ -88,6 +112,7 @@ const VALUE_FLAGS = new Set([
   'config-dir', 'kubeconfig', 'events-addr', 'metrics-addr', 'health-addr', 'rate-limit-interval', 'log-level', 'log-encoding',
   'outbox', 'nats-url', 'nats-creds', 'nats-user', 'nats-password', 'nats-token', 'nats-ca', 'nats-cert', 'nats-key',
   'max-delivery-age', 'retry-initial-delay', 'retry-max-delay', 'delivery-concurrency', 'shutdown-grace-period',
+  'feature-gates',
   'outbox-max-pending', 'outbox-max-bytes', 'outbox-provider-max-pending', 'outbox-provider-max-bytes',
 ]);
 
@@ -111,13 +136,15 @@ export const FLAG_HELP = `Flags (pflag syntax: --name=value or --name value; boo
   --retry-initial-delay DUR      jetstream outbox: first retry delay, doubled each attempt (default 2s)
   --retry-max-delay DUR          jetstream outbox: longest retry delay (default 5m)
   --delivery-concurrency N       deliveries in flight at once per provider (default 16)
+  --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)
   --outbox-max-pending N         memory outbox: deliveries held for all providers (default 100000)
   --outbox-max-bytes SIZE        memory outbox: their encoded size (default 256Mi)
   --outbox-provider-max-pending N
                                  memory outbox: deliveries held for one provider; above it its new ones are refused (default 10000)
   --outbox-provider-max-bytes SIZE
                                  memory outbox: their encoded size for one provider (default 64Mi)
-  --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)`;
+  --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)
+  --feature-gates LIST           Flux's feature gates, e.g. ObjectLevelWorkloadIdentity=true (spec.serviceAccountName; cluster mode)`;
 
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   noCrossNamespaceRefs: boolean;
   /** Alert message templates (docs/templates.md); without it every notification is in Flux's format. */
   templates?: AlertTemplates;
+  /** The ObjectLevelWorkloadIdentity feature gate. */
+  objectLevelWorkloadIdentity?: boolean;
 }
 
 export interface DispatchSummary {
@@ -39,7 +41,7 @@ export class Dispatcher {
 
   /** `event` is cleaned and has no internal token. Resolves once every delivery is stored in the outbox. */
   async dispatch(event: FluxEvent, acceptedAt = Date.now()): Promise<DispatchSummary> {
-    const { store, labels, providers, outbox, recorder, log, noCrossNamespaceRefs } = this.opts;
+    const { store, labels, providers, outbox, recorder, log, noCrossNamespaceRefs, objectLevelWorkloadIdentity = false } = this.opts;
     const candidates = store.alertsFor(event.involvedObject);
     if (candidates.length === 0) {
       if (log.isLevelEnabled('debug')) log.debug({ eventInvolvedObject: event.involvedObject }, 'discarding event, no alerts found for the involved object');
@@ -64,7 +66,7 @@ export class Dispatcher {
       const a = compiled.alert.metadata;
       const alertRef = { namespace: a.namespace, name: a.name, uid: a.uid };
       const alertLog = { alert: { namespace: a.namespace, name: a.name, providerName: compiled.alert.spec.providerRef.name }, eventInvolvedObject: event.involvedObject };
-      const prepared = prepareNotification(event, compiled, { noCrossNamespaceRefs, provider: (ns, n) => store.provider(ns, n) });
+      const prepared = prepareNotification(event, compiled, { noCrossNamespaceRefs, objectLevelWorkloadIdentity, provider: (ns, n) => store.provider(ns, n) });
       if (prepared.kind === 'skip') continue;
       if (prepared.kind === 'drop') {
         (prepared.gate === 'commit-status' ? droppedCommitStatus : droppedChangeRequest).push(`${a.namespace}/${a.name}`);

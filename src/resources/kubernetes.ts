@@ -11,6 +11,8 @@ import { maskSecrets, urlCredentials, type Logger } from '../logger.js';
 import type { AlertEventRecorder, AlertRef } from './recorder.js';
 import type { LabelLookup, ResourceStore } from './store.js';
 import { KubeEventRecorder, type KubeEventTuning } from './kube-events.js';
+import type { ServiceAccountSource } from '../providers/runtime.js';
+import { kubeServiceAccounts } from './service-accounts.js';
 import { KubeApiError, KubeRest, PARTIAL_OBJECT_METADATA_ACCEPT, collectionPath, type KubeListBody } from './kube-rest.js';
 
 export interface KubernetesTuning {
@@ -53,6 +55,8 @@ export interface KubernetesSourceOptions {
 export interface KubernetesSource {
   labels: LabelLookup;
   recorder: AlertEventRecorder;
+  /** ServiceAccount annotations and tokens for object-level workload identity. */
+  serviceAccounts: ServiceAccountSource;
   close(): Promise<void>;
 }
 
@@ -586,6 +590,7 @@ export async function startKubernetesSource(store: ResourceStore, opts: Kubernet
   return {
     labels: labels.lookup,
     recorder,
+    serviceAccounts: kubeServiceAccounts(rest),
     async close() {
       if (closed) return;
       closed = true;

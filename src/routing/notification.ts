@@ -4,11 +4,14 @@ import type { Provider } from '../api/provider.js';
 import { COMMIT_STATUS_TYPES } from '../api/provider.js';
 import type { CompiledAlert } from '../resources/store.js';
 import type { Notification } from '../providers/types.js';
+import { FEATURE_GATE_ERROR } from '../providers/cloud/identity/service-account.js';
 import { commitStatusGate, commitStatusId } from './commit-status.js';
 import { mergeMetadata, type MetadataConflict } from './metadata.js';
 
 export interface PrepareOptions {
   noCrossNamespaceRefs: boolean;
+  /** The ObjectLevelWorkloadIdentity feature gate: spec.serviceAccountName is then the provider's business. */
+  objectLevelWorkloadIdentity?: boolean;
   provider: (namespace: string, name: string) => Provider | undefined;
 }
 
@@ -45,12 +48,7 @@ export function prepareNotification(event: FluxEvent, compiled: CompiledAlert, o
   if (gate === 'skip') return { kind: 'skip', why: 'commit status update events reach only git and generic providers' };
   if (gate === 'drop-commit-status') return { kind: 'drop', gate: 'commit-status' };
   if (gate === 'drop-change-request') return { kind: 'drop', gate: 'change-request' };
-  if (provider.spec.serviceAccountName) {
-    return {
-      kind: 'error',
-      message: 'to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller',
-    };
-  }
+  if (provider.spec.serviceAccountName && !opts.objectLevelWorkloadIdentity) return { kind: 'error', message: FEATURE_GATE_ERROR };
   const copy = cloneEvent(event);
   const merged = mergeMetadata(copy, alert.spec);
   copy.metadata = merged.metadata;

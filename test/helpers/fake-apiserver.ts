@@ -68,6 +68,17 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Resource kinds beyond the defaults (Alert, Provider, Secret, Event and a few Flux kinds). */
   kinds?: ResourceKind[];
+  /** Lifetime of the ServiceAccount tokens it issues (default: the expirationSeconds asked for, else 3600). */
+  tokenLifetimeSeconds?: number;
+}
+
+/** A ServiceAccount token issued through the TokenRequest API. */
+export interface IssuedToken {
+  namespace: string;
+  name: string;
+  audiences: string[];
+  token: string;
+  expirationTimestamp: string;
 }
 
 export interface FakeApiServer {
@@ -95,6 +106,8 @@ export interface FakeApiServer {
   expireWatches(match?: string): number;
   /** Makes the next matching request(s) fail with a Status error. */
   failNext(rule: FailureRule): void;
+  /** ServiceAccount tokens issued (POST .../serviceaccounts/<name>/token), in order. */
+  issuedTokens: IssuedToken[];
   /** Holds every list request until the returned function is called. */
   holdLists(): () => void;
   close(): Promise<void>;
@@ -106,6 +119,7 @@ const DEFAULT_KINDS: ResourceKind[] = [
   { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
   { group: '', version: 'v1', resource: 'events', kind: 'Event', namespaced: true },
   { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true },
+  { group: '', version: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
   { group: 'kustomize.toolkit.fluxcd.io', version: 'v1', resource: 'kustomizations', kind: 'Kustomization', namespaced: true },
   { group: 'helm.toolkit.fluxcd.io', version: 'v2', resource: 'helmreleases', kind: 'HelmRelease', namespaced: true },
   { group: 'source.toolkit.fluxcd.io', version: 'v1', resource: 'gitrepositories', kind: 'GitRepository', namespaced: true },
@@ -137,6 +151,7 @@ type Selector = Requirement[];
 
 const PARTIAL_METADATA = /as=PartialObjectMetadata/;
 const RESOURCE_PATH = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/;
+const TOKEN_REQUEST_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/;
 const DISCOVERY_PATH = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/?$/;
 
 function typeKeyOf(k: ResourceKind): string {
@@ -263,6 +278,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   let compactedRv = 0;
   const watchers = new Set<Watcher>();
   const requests: ApiRequest[] = [];
+  const issuedTokens: IssuedToken[] = [];
   const failures: (FailureRule & { left: number })[] = [];
   const eventOrder: string[] = [];
   let listGate: Promise<void> | undefined;
@@ -455,6 +471,27 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       return;
     }
 
+    const tokenRequest = TOKEN_REQUEST_PATH.exec(url.pathname);
+    if (tokenRequest && method === 'POST') {
+      // TokenRequest (authentication.k8s.io/v1) for an existing ServiceAccount: an opaque token naming it.
+      const [namespace, name] = [decodeURIComponent(tokenRequest[1]!), decodeURIComponent(tokenRequest[2]!)];
+      if (!objectsOf('/serviceaccounts').has(`${namespace}/${name}`)) {
+        sendJson(res, 404, status(404, 'NotFound', `serviceaccounts "${name}" not found`));
+        return;
+      }
+      const spec = ((body as { spec?: { audiences?: string[]; expirationSeconds?: number } } | undefined)?.spec) ?? {};
+      const audiences = spec.audiences ?? [];
+      const seconds = opts.tokenLifetimeSeconds ?? spec.expirationSeconds ?? 3600;
+      const claims = { sub: `system:serviceaccount:${namespace}:${name}`, aud: audiences, n: issuedTokens.length + 1 };
+      const token = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
+      const expirationTimestamp = new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+      issuedTokens.push({ namespace, name, audiences, token, expirationTimestamp });
+      sendJson(res, 201, {
+        kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name, namespace, creationTimestamp: null },
+        spec: { audiences, expirationSeconds: seconds, boundObjectRef: null }, status: { token, expirationTimestamp },
+      });
+      return;
+    }
     const disc = DISCOVERY_PATH.exec(url.pathname);
     if (disc && method === 'GET') {
       handleDiscovery(disc[1] ?? `${disc[2]}/${disc[3]}`, res);
@@ -479,7 +516,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     if (method === 'GET' && name !== undefined) {
       const obj = objects.get(`${namespace ?? ''}/${name}`);
       if (!obj) {
-        sendJson(res, 404, status(404, 'NotFound', `${kind.resource}.${kind.group} "${name}" not found`));
+        // As the real server: `<resource> "<name>"` for the core group, `<resource>.<group> "<name>"` otherwise.
+        sendJson(res, 404, status(404, 'NotFound', `${kind.resource}${kind.group ? `.${kind.group}` : ''} "${name}" not found`));
         return;
       }
       if (PARTIAL_METADATA.test(req.headers.accept ?? '')) {
@@ -590,6 +628,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     kubeconfigPath,
     token,
     requests,
+    issuedTokens,
     apply,
     remove,
     get(apiVersion, kindName, namespace, name) {

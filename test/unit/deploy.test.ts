@@ -126,6 +126,11 @@ describe('deploy/ kustomize base', () => {
       expect(verbs('', 'events').sort()).toEqual(['create', 'patch']);
     });
 
+    it('lets Herald read ServiceAccounts and create their tokens (object-level workload identity), nothing more', () => {
+      expect(verbs('', 'serviceaccounts')).toEqual(['get']);
+      expect(verbs('', 'serviceaccounts/token')).toEqual(['create']);
+    });
+
     it('lets Herald get (only get) every Flux kind an Alert can select, for matchLabels', () => {
       const kindToResource: Record<string, [string, string]> = {
         Bucket: ['source.toolkit.fluxcd.io', 'buckets'], GitRepository: ['source.toolkit.fluxcd.io', 'gitrepositories'],

@@ -7,8 +7,9 @@ import type { TokenCredential } from '@azure/identity';
 import { encodeEvent } from '../../api/event.js';
 import type { ProviderRuntime } from '../runtime.js';
 import { ConfigError, DeliveryError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
-import { controllerAzureCredential, controllerAzureIdentityKind, EVENTHUBS_SCOPE, serviceBusSuffix, staticJwtCredential } from './identity/azure.js';
-import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, refuseObjectLevelIdentity, sdkError, withDeadline } from './sdk.js';
+import { controllerAzureCredential, controllerAzureIdentityKind, EVENTHUBS_SCOPE, serviceAccountAzureCredential, serviceBusSuffix, staticJwtCredential } from './identity/azure.js';
+import { objectLevelServiceAccount, serviceAccountKey } from './identity/service-account.js';
+import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, sdkError, withDeadline } from './sdk.js';
 
 export type EventHubAuth = 'sas' | 'jwt' | 'workload-identity';
 
@@ -24,6 +25,8 @@ export interface AzureEventHubConfig {
   readonly client: LazyClient<EventHubProducerClient>;
   /** Workload identity: the controller's credential (token errors are reported as Flux reports them). */
   readonly credential?: () => Promise<TokenCredential>;
+  /** Object-level identity: `<ns>/<name>` of spec.serviceAccountName. */
+  serviceAccount?: string;
 }
 
 /** The parts of a SAS connection string (`Key=value;...`, keys case-insensitive as the SDKs read them). */
@@ -111,12 +114,17 @@ function parse(settings: ProviderSettings, ctx: ParseContext): AzureEventHubConf
       return new Producer(host, hub, staticJwtCredential(token), options);
     });
   }
-  refuseObjectLevelIdentity(settings, where);
-  const credential = (): Promise<TokenCredential> => controllerAzureCredential(ctx.runtime);
-  return config(provider, 'workload-identity', host, hub, timeoutMs, [...settings.sensitive], async () => {
+  const sa = objectLevelServiceAccount(settings, ctx.runtime, where);
+  // Object-level identity: the ServiceAccount's credential (its errors already name it); else the controller's.
+  const credential = sa
+    ? ((c) => (): Promise<TokenCredential> => Promise.resolve(c))(serviceAccountAzureCredential(ctx.runtime, sa))
+    : (): Promise<TokenCredential> => controllerAzureCredential(ctx.runtime);
+  const c = config(provider, 'workload-identity', host, hub, timeoutMs, [...settings.sensitive], async () => {
     const { EventHubProducerClient: Producer } = await import('@azure/event-hubs');
     return new Producer(host, hub, await credential(), options);
   }, credential);
+  if (sa) c.serviceAccount = serviceAccountKey(sa);
+  return c;
 }
 
 function config(
@@ -166,7 +174,7 @@ async function send(notification: Notification, config: AzureEventHubConfig, ctx
     } catch (err) {
       if (err instanceof AttemptDeadline) throw fail('failed to create a eventhub using managed identity: failed to get token', err);
       throw deliveryError(
-        `failed to create a eventhub using managed identity: failed to get token: failed to create provider access token for the controller: ${errorText(err)}`,
+        `failed to create a eventhub using managed identity: failed to get token: ${config.serviceAccount ? '' : 'failed to create provider access token for the controller: '}${errorText(err)}`,
         config.sensitive, { retryable: true, reason: 'auth' },
       );
     }

@@ -4,8 +4,9 @@ import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { encodeEvent } from '../../api/event.js';
 import type { ProviderRuntime } from '../runtime.js';
 import { ConfigError, type FailureReason, type Notification, type ParseContext, type ProviderSettings, type SendContext } from '../types.js';
-import { controllerGoogleAuth, emulatorGoogleAuth, parseGoogleCredentials, type GoogleCredentials } from './identity/google.js';
-import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, refuseObjectLevelIdentity, withDeadline } from './sdk.js';
+import { controllerGoogleAuth, emulatorGoogleAuth, parseGoogleCredentials, serviceAccountGoogleAuth, type GoogleCredentials } from './identity/google.js';
+import { addSensitive, AttemptDeadline, defineSdkBusProvider, deliveryError, errorText, LazyClient, providerWhere, withDeadline } from './sdk.js';
+import { objectLevelServiceAccount, requireObjectLevelGate, serviceAccountKey, type ServiceAccountRef } from './identity/service-account.js';
 
 export interface GooglePubSubConfig {
   /** `namespace/name` of the Provider. */
@@ -17,8 +18,11 @@ export interface GooglePubSubConfig {
   topicName: string;
   /** Secret `headers`: the message attributes. */
   attributes: Record<string, string>;
-  /** `token` (a credentials JSON of this type and identity) or the controller's application default credentials. */
-  auth: { kind: 'credentials'; type: string; identity: string } | { kind: 'application-default' };
+  /**
+   * `token` (a credentials JSON of this type and identity), spec.serviceAccountName's identity (object-level, behind
+   * the feature gate) or the controller's application default credentials.
+   */
+  auth: { kind: 'credentials'; type: string; identity: string } | { kind: 'service-account'; serviceAccount: string } | { kind: 'application-default' };
   timeoutMs: number;
   readonly sensitive: string[];
   readonly client: LazyClient<{ pubsub: PubSub; topic: Topic }>;
@@ -29,7 +33,7 @@ function topicResourceName(projectId: string, topic: string): string {
   return topic.startsWith('projects/') ? topic : `projects/${projectId}/topics/${topic}`;
 }
 
-function createClient(projectId: string, topicId: string, credentials: GoogleCredentials | undefined, runtime: ProviderRuntime, timeoutMs: number) {
+function createClient(projectId: string, topicId: string, credentials: GoogleCredentials | undefined, runtime: ProviderRuntime, timeoutMs: number, sa?: ServiceAccountRef) {
   return async (): Promise<{ pubsub: PubSub; topic: Topic }> => {
     const { PubSub: Client } = await import('@google-cloud/pubsub');
     // PUBSUB_EMULATOR_HOST (and CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB) are read here by the SDK: plaintext gRPC, no
@@ -38,7 +42,11 @@ function createClient(projectId: string, topicId: string, credentials: GoogleCre
     if (!credentials) {
       // Against an emulator the SDK sends no credentials, so the controller's identity is not looked up (off GCP that
       // lookup probes the metadata server for seconds); otherwise every Provider shares the controller's GoogleAuth.
-      pubsub.options.auth = pubsub.isEmulator ? await emulatorGoogleAuth() : await controllerGoogleAuth(runtime);
+      // With spec.serviceAccountName (object-level identity), that ServiceAccount's; its annotations are read here, once
+      // per client (Provider version).
+      pubsub.options.auth = pubsub.isEmulator
+        ? await emulatorGoogleAuth()
+        : sa ? await serviceAccountGoogleAuth(runtime, sa, AbortSignal.timeout(timeoutMs)) : await controllerGoogleAuth(runtime);
     }
     const topic = pubsub.topic(topicId, {
       // One message per event, sent at once (no batching window); the SDK's own retries end with the Provider timeout.
@@ -56,7 +64,9 @@ function parse(settings: ProviderSettings, ctx: ParseContext): GooglePubSubConfi
   if (settings.channel === '') throw new ConfigError(`${where}: GCP Pub/Sub topic ID cannot be empty`);
   const projectId = settings.address;
   const topicId = settings.channel;
-  refuseObjectLevelIdentity(settings, where);
+  requireObjectLevelGate(settings, ctx.runtime, where);
+  // Object-level identity only without a token (a credentials JSON wins, as in Flux).
+  const sa = settings.token === '' ? objectLevelServiceAccount(settings, ctx.runtime, where) : undefined;
   // Flux passes the token on when it is non-empty; a token of only whitespace cannot be credentials either.
   const credentials = settings.token !== '' ? parseGoogleCredentials(settings.token, secretWhere) : undefined;
   const sensitive = addSensitive(settings, credentials?.sensitive ?? []);
@@ -67,7 +77,9 @@ function parse(settings: ProviderSettings, ctx: ParseContext): GooglePubSubConfi
     topicId,
     topicName: topicResourceName(projectId, topicId),
     attributes: { ...settings.headers },
-    auth: credentials ? { kind: 'credentials', type: credentials.type, identity: credentials.identity } : { kind: 'application-default' },
+    auth: credentials
+      ? { kind: 'credentials', type: credentials.type, identity: credentials.identity }
+      : sa ? { kind: 'service-account', serviceAccount: serviceAccountKey(sa) } : { kind: 'application-default' },
     timeoutMs,
   };
   // Credentials and the client stay out of an enumerated (logged) config.
@@ -75,7 +87,7 @@ function parse(settings: ProviderSettings, ctx: ParseContext): GooglePubSubConfi
     sensitive: { value: sensitive, enumerable: false },
     // Every message is published as soon as it is added (no batching), so there is nothing to flush; a publish still
     // in flight is cancelled with the channel.
-    client: { value: new LazyClient(createClient(projectId, topicId, credentials, ctx.runtime, timeoutMs), async ({ pubsub }) => {
+    client: { value: new LazyClient(createClient(projectId, topicId, credentials, ctx.runtime, timeoutMs, sa), async ({ pubsub }) => {
       await new Promise<void>((resolve) => pubsub.close(() => resolve()));
     }), enumerable: false },
   }) as GooglePubSubConfig;

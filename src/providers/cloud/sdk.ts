@@ -3,7 +3,7 @@
 import { maskSecrets } from '../../logger.js';
 import type { ProviderType } from '../../api/provider.js';
 import type { ProviderRuntime, SharedResource } from '../runtime.js';
-import { ConfigError, defineProvider, DeliveryError, type FailureReason, type ProviderDefinition, type ProviderSettings } from '../types.js';
+import { defineProvider, DeliveryError, type FailureReason, type ProviderDefinition, type ProviderSettings } from '../types.js';
 
 /** `provider <ns>/<name>` and, when there is a secretRef, `provider <ns>/<name>: secret <ns>/<name>`. */
 export function providerWhere(settings: ProviderSettings): { provider: string; where: string; secretWhere: string } {
@@ -22,17 +22,6 @@ export function addSensitive(settings: ProviderSettings, values: readonly (strin
     if (!settings.sensitive.includes(v)) settings.sensitive.push(v);
   }
   return out;
-}
-
-/**
- * `spec.serviceAccountName` (object-level workload identity) needs Flux's ObjectLevelWorkloadIdentity feature gate,
- * which Herald does not have: routing refuses such a Provider with Flux's text (providers/README.md §4), and so does
- * parse, for `herald check`.
- */
-export function refuseObjectLevelIdentity(settings: ProviderSettings, where: string): void {
-  if (settings.provider.spec.serviceAccountName) {
-    throw new ConfigError(`${where}: to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller`);
-  }
 }
 
 /** Thrown by `withDeadline` when the attempt's signal fires first. */

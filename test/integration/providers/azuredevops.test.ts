@@ -1,10 +1,12 @@
 // azuredevops against a local HTTPS fake of the Azure DevOps Git statuses API (CA made in the test).
 import { describe, expect, it } from 'vitest';
 import type { FluxEvent } from '../../../src/api/event.js';
-import { ConfigError } from '../../../src/providers/types.js';
 import { azureDevOpsDuplicate } from '../../../src/providers/git/azuredevops.js';
 import { startFakeAzureDevOps, trackHosts, type FakeHost } from '../../helpers/fake-git-hosts.js';
 import { COMMIT, gitObjects, STATUS_ID, variantI } from '../../helpers/git-variants.js';
+import { ProviderRuntime } from '../../../src/providers/runtime.js';
+import { closeAfterEach } from '../../helpers/cleanup.js';
+import { ENTRA_CLIENT_ID, entraAuthority, entraToken, FEDERATED_TOKEN } from '../../helpers/entra.js';
 import { canonicalEvent, deliverOnce, deliveryFailure, parseProvider, testRuntime } from '../../helpers/providers.js';
 
 const PAT = 'azdo-pat';
@@ -83,15 +85,11 @@ describe('azuredevops', () => {
     expect((await deliveryFailure(status(h, trace))).message).toBe("can't convert to azure devops state");
   });
 
-  it('refuses a Provider without a token (workload identity is not supported yet) and bad addresses', () => {
+  it('refuses bad addresses', () => {
     const parse = (address: string, data: Record<string, string> | undefined) => () => {
       const { provider, secrets } = objects(address, data);
       return parseProvider(runtime, provider, secrets);
     };
-    expect(parse('https://dev.azure.com/acme/platform/_git/webapp', { address: 'https://dev.azure.com/acme/platform/_git/webapp' })).toThrow(
-      new ConfigError("provider apps/ops: token-less (workload identity) authentication is not supported yet for azuredevops: set 'token' (a personal access token) in secret apps/azdo"),
-    );
-    expect(parse('https://dev.azure.com/acme/platform/_git/webapp', undefined)).toThrow(/set spec.secretRef to a Secret with 'token'/);
     expect(parse('https://dev.azure.com/foo/bar/baz', { token: PAT })).toThrow(/invalid repository id "foo\/bar\/baz"/);
     expect(parse('https://tfs.example.com/tfs/DefaultCollection/platform/_git/webapp', { token: PAT })).toThrow(/invalid repository id/);
   });
@@ -104,5 +102,85 @@ describe('azuredevops', () => {
     expect(azureDevOpsDuplicate([s('succeeded', 'foo', 'bar')], n('succeeded', 'baz', 'bar'))).toBe(false);
     expect(azureDevOpsDuplicate([s('succeeded', 'foo', 'bar')], n('succeeded', 'foo', 'baz'))).toBe(false);
     expect(azureDevOpsDuplicate([s('succeeded', 'baz', 'bar'), s('succeeded', 'foo', 'bar')], n('succeeded', 'foo', 'bar'))).toBe(true);
+  });
+});
+
+describe('azuredevops: workload identity (no token)', () => {
+  const entra = entraAuthority(closeAfterEach());
+  const ACCESS = 'entra-access-token-for-azure-devops';
+
+  /** A Provider without a token (its Secret holds only the fake's CA), sent with its own runtime `rt`. */
+  async function wiStatus(rt: ProviderRuntime, h: FakeHost, event: FluxEvent) {
+    const { provider, secrets } = objects(`${h.url}/acme/platform/_git/webapp`, { 'ca.crt': h.pki.ca });
+    return deliverOnce(rt, provider, secrets, event, { commitStatusId: STATUS_ID, timeoutMs: 8000 });
+  }
+
+  it("sends the controller identity's Azure DevOps token as the PAT would be, requested once and cached", async () => {
+    const srv = await entra(() => entraToken(ACCESS));
+    const h = track(await startFakeAzureDevOps({ pat: ACCESS, org: 'acme', project: 'platform', repo: 'webapp' }));
+    const rt = new ProviderRuntime();
+    try {
+      await wiStatus(rt, h, canonicalEvent('error'));
+      await wiStatus(rt, h, variantI());
+    } finally {
+      await rt.close();
+    }
+    expect(h.violations).toEqual([]);
+    expect(h.statuses.map((s) => s['state'])).toEqual(['error', 'succeeded']);
+    // Spec §4: Basic with an empty user name and the access token as password, on every call.
+    const basic = `Basic ${Buffer.from(`:${ACCESS}`).toString('base64')}`;
+    expect(h.server.requests.map((r) => r.headers['authorization'])).toEqual([basic, basic, basic, basic]);
+    const tokens = srv.tokenRequests();
+    expect(tokens).toHaveLength(1);
+    expect(tokens[0]!.url).toMatch(/^\/tenant-0123\/oauth2\/v2\.0\/token/);
+    expect(tokens[0]!.form.get('scope')).toContain('499b84ac-1321-427f-aa17-267ca6975798/.default');
+    expect(tokens[0]!.form.get('client_id')).toBe(ENTRA_CLIENT_ID);
+    expect(tokens[0]!.form.get('client_assertion')).toBe(FEDERATED_TOKEN);
+  });
+
+  it('requests a new token once the cached one is about to expire, and uses it', async () => {
+    let n = 0;
+    // Two minutes is inside the library's five-minute renewal margin: the token is renewed on the next send.
+    const srv = await entra(() => entraToken(n++ === 0 ? ACCESS : `${ACCESS}-renewed`, 120));
+    const h = track(await startFakeAzureDevOps({ pat: ACCESS, org: 'acme', project: 'platform', repo: 'webapp' }));
+    const renewed = track(await startFakeAzureDevOps({ pat: `${ACCESS}-renewed`, org: 'acme', project: 'platform', repo: 'webapp' }));
+    const rt = new ProviderRuntime();
+    try {
+      await wiStatus(rt, h, canonicalEvent('error'));
+      await wiStatus(rt, renewed, canonicalEvent('error'));
+    } finally {
+      await rt.close();
+    }
+    expect(srv.tokenRequests()).toHaveLength(2);
+    expect(h.statuses).toHaveLength(1);
+    expect(renewed.statuses).toHaveLength(1);
+  });
+
+  it("reports a token the identity cannot get as Flux does (retryable, reason auth), before any call, the token never shown", async () => {
+    await entra(() => ({ status: 400, body: JSON.stringify({ error: 'invalid_client', error_description: 'AADSTS700016: Application not found in the directory.' }) }));
+    const h = await azure();
+    const rt = new ProviderRuntime();
+    try {
+      const err = await deliveryFailure(wiStatus(rt, h, canonicalEvent('error')));
+      expect(err.message).toMatch(/^failed to acquire azure devops token: failed to get token: .*AADSTS700016/s);
+      expect([err.retryable, err.reason]).toEqual([true, 'auth']);
+      expect(err.message).not.toContain(FEDERATED_TOKEN);
+    } finally {
+      await rt.close();
+    }
+    expect(h.server.requests).toHaveLength(0);
+  });
+
+  it('reports an access token Azure DevOps refuses as final (reason auth)', async () => {
+    await entra(() => entraToken(ACCESS));
+    const h = track(await startFakeAzureDevOps({ pat: 'another-token', org: 'acme', project: 'platform', repo: 'webapp' }));
+    const rt = new ProviderRuntime();
+    try {
+      const err = await deliveryFailure(wiStatus(rt, h, canonicalEvent('error')));
+      expect([err.retryable, err.reason]).toEqual([false, 'auth']);
+      expect(err.message).toMatch(/^could not list commit statuses: /);
+    } finally {
+      await rt.close();
+    }
   });
 });

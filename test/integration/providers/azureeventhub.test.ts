@@ -4,10 +4,6 @@
 // strings, failures and the attempt deadline; the static JWT and the workload-identity token (a local HTTPS Entra ID
 // token endpoint, the federated token file as the webhook mounts it).
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import * as tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderSpec } from '../../../src/api/provider.js';
 import { AzureEventHubProvider, type AzureEventHubConfig } from '../../../src/providers/cloud/azureeventhub.js';
@@ -17,12 +13,11 @@ import { ProviderRuntime } from '../../../src/providers/runtime.js';
 import type { ConfigError } from '../../../src/providers/types.js';
 import { closeAfterEach } from '../../helpers/cleanup.js';
 import { configErrorOf, providerWithSecret } from '../../helpers/provider-parse.js';
+import { entraAuthority } from '../../helpers/entra.js';
 import { startEventHubPeer, type EventHubPeerOptions } from '../../helpers/eventhub-peer.js';
 import {
   CANONICAL_BODY, canonicalEvent, deliverOnce, deliveryFailure, notificationFor, sendContext, settingsFor, testRuntime,
 } from '../../helpers/providers.js';
-import { startRecordingServer } from '../../helpers/recording-server.js';
-import { makeTestPki } from '../../helpers/tls.js';
 
 const runtime = testRuntime();
 const track = closeAfterEach();
@@ -223,58 +218,7 @@ describe('azureeventhub: static JWT and workload identity', () => {
     expect(opaque!.expiresOnTimestamp).toBeGreaterThan(Date.now());
   });
 
-  const WI_ENV = ['AZURE_AUTHORITY_HOST', 'AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'AZURE_FEDERATED_TOKEN_FILE'] as const;
-  const savedEnv = Object.fromEntries(WI_ENV.map((k) => [k, process.env[k]]));
-  const savedCa = tls.getCACertificates('default');
-  afterEach(() => {
-    for (const k of WI_ENV) {
-      if (savedEnv[k] === undefined) delete process.env[k];
-      else process.env[k] = savedEnv[k];
-    }
-    tls.setDefaultCACertificates(savedCa);
-  });
-
-  /** An Entra ID (v2.0) authority on loopback HTTPS: OpenID configuration and the token endpoint. */
-  async function entra(tokenAnswer: (form: URLSearchParams) => { status: number; body: string }) {
-    const pki = makeTestPki();
-    tls.setDefaultCACertificates([...savedCa, pki.ca]);
-    let base = '';
-    const srv = track(await startRecordingServer({
-      tls: { key: pki.serverKey, cert: pki.serverCert },
-      respond: (req) => {
-        const tenant = 'tenant-0123';
-        if (req.url.includes('openid-configuration')) {
-          return {
-            status: 200, headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({
-              issuer: `${base}/${tenant}/v2.0`, token_endpoint: `${base}/${tenant}/oauth2/v2.0/token`,
-              authorization_endpoint: `${base}/${tenant}/oauth2/v2.0/authorize`, jwks_uri: `${base}/${tenant}/discovery/v2.0/keys`,
-              end_session_endpoint: `${base}/${tenant}/oauth2/v2.0/logout`, response_types_supported: ['code'],
-            }),
-          };
-        }
-        if (req.url.includes('/discovery/instance')) {
-          const host = new URL(base).host;
-          return { status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ tenant_discovery_endpoint: `${base}/${tenant}/v2.0/.well-known/openid-configuration`, metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] }) };
-        }
-        if (req.url.includes('/oauth2/v2.0/token')) {
-          const a = tokenAnswer(new URLSearchParams(req.text));
-          return { status: a.status, headers: { 'Content-Type': 'application/json' }, body: a.body };
-        }
-        return { status: 404, body: '{}' };
-      },
-    }));
-    base = srv.url.replace('127.0.0.1', 'localhost');
-    const dir = mkdtempSync(path.join(tmpdir(), 'herald-wi-'));
-    const tokenFile = path.join(dir, 'azure-identity-token');
-    // What the webhook mounts: the ServiceAccount token projected for the audience api://AzureADTokenExchange.
-    writeFileSync(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Zmx1eC1zeXN0ZW06bm90aWZpY2F0aW9uLWNvbnRyb2xsZXIifQ.c2lnbmF0dXJl');
-    process.env['AZURE_AUTHORITY_HOST'] = `${base}/`;
-    process.env['AZURE_CLIENT_ID'] = '00000000-0000-0000-0000-00000000c1d2';
-    process.env['AZURE_TENANT_ID'] = 'tenant-0123';
-    process.env['AZURE_FEDERATED_TOKEN_FILE'] = tokenFile;
-    return srv;
-  }
+  const entra = entraAuthority(track);
 
   it('gets the Event Hubs token with the federated token file of the controller identity, once per identity', async () => {
     const srv = await entra(() => ({ status: 200, body: JSON.stringify({ token_type: 'Bearer', expires_in: 3600, access_token: 'entra-access-token-for-eventhubs' }) }));
@@ -287,9 +231,9 @@ describe('azureeventhub: static JWT and workload identity', () => {
       // Every Provider shares the controller's credential and its cached token.
       expect(await b.credential!()).toBe(await a.credential!());
       await (await b.credential!()).getToken(EVENTHUBS_SCOPE);
-      const tokenRequests = srv.requests.filter((r) => r.url.includes('/oauth2/v2.0/token'));
+      const tokenRequests = srv.tokenRequests();
       expect(tokenRequests).toHaveLength(1);
-      const form = new URLSearchParams(tokenRequests[0]!.text);
+      const form = tokenRequests[0]!.form;
       expect(form.get('grant_type')).toBe('client_credentials');
       expect(form.get('client_id')).toBe('00000000-0000-0000-0000-00000000c1d2');
       expect(form.get('scope')).toContain('https://eventhubs.azure.net//.default');

@@ -5,7 +5,8 @@ import { createPrivateKey } from 'node:crypto';
 import type { GoogleAuth } from 'google-auth-library';
 import type { ProviderRuntime } from '../../runtime.js';
 import { ConfigError } from '../../types.js';
-import { sharedLazily } from '../sdk.js';
+import { sharedLazily, withDeadline } from '../sdk.js';
+import { serviceAccountAnnotations, serviceAccountKey, serviceAccountToken, type ServiceAccountRef } from './service-account.js';
 
 /** The scopes Flux's Pub/Sub client requests (the SDK's defaults). */
 export const PUBSUB_SCOPES = ['https://www.googleapis.com/auth/pubsub', 'https://www.googleapis.com/auth/cloud-platform'];
@@ -106,4 +107,101 @@ export function controllerGoogleAuth(runtime: ProviderRuntime): Promise<GoogleAu
 export async function emulatorGoogleAuth(): Promise<GoogleAuth> {
   const { GoogleAuth: Auth } = await import('google-auth-library');
   return new Auth({ universeDomain: 'googleapis.com' });
+}
+
+/** The ServiceAccount annotations Flux reads for Google object-level identity. */
+export const GCP_SERVICE_ACCOUNT_ANNOTATION = 'iam.gke.io/gcp-service-account';
+export const GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION = 'gcp.auth.fluxcd.io/workload-identity-provider';
+const SERVICE_ACCOUNT_EMAIL = /^[a-zA-Z0-9-]{1,100}@[a-zA-Z0-9-]{1,100}\.iam\.gserviceaccount\.com$/;
+const WORKLOAD_IDENTITY_PROVIDER = /^projects\/\d{1,30}\/locations\/global\/workloadIdentityPools\/[^/]{1,100}\/providers\/[^/]{1,100}$/;
+/** The scopes of Flux's object-level Google tokens. */
+export const SERVICE_ACCOUNT_SCOPES = ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/userinfo.email'];
+
+/** The GKE cluster Herald runs in, from the metadata server (GCE_METADATA_HOST overrides its address). */
+export interface GkeCluster {
+  project: string;
+  location: string;
+  name: string;
+}
+
+/** A ServiceAccount's Google identity: the Kubernetes token's audience, the STS audience, the account to impersonate. */
+export interface GoogleServiceAccountIdentity {
+  tokenAudience: string;
+  stsAudience: string;
+  email?: string;
+}
+
+/**
+ * What a ServiceAccount's annotations say about its Google identity (Flux's checks and texts): workload identity
+ * federation with `gcp.auth.fluxcd.io/workload-identity-provider`, else GKE's own pool (`<project>.svc.id.goog`, the
+ * cluster as identity provider, from `gke()`); `iam.gke.io/gcp-service-account` adds impersonation.
+ */
+export async function googleServiceAccountIdentity(annotations: Record<string, string>, gke: () => Promise<GkeCluster>): Promise<GoogleServiceAccountIdentity> {
+  const email = annotations[GCP_SERVICE_ACCOUNT_ANNOTATION] ?? '';
+  if (email !== '' && !SERVICE_ACCOUNT_EMAIL.test(email)) {
+    throw new Error(`invalid ${GCP_SERVICE_ACCOUNT_ANNOTATION} annotation: '${email}'. must match ${SERVICE_ACCOUNT_EMAIL.source}`);
+  }
+  const impersonate = email !== '' ? { email } : {};
+  const wip = annotations[GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION] ?? '';
+  if (wip !== '') {
+    if (!WORKLOAD_IDENTITY_PROVIDER.test(wip)) {
+      throw new Error(`invalid ${GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION} annotation: '${wip}'. must match ${WORKLOAD_IDENTITY_PROVIDER.source}`);
+    }
+    const audience = `//iam.googleapis.com/${wip}`;
+    return { tokenAudience: audience, stsAudience: audience, ...impersonate };
+  }
+  const c = await gke();
+  const pool = `${c.project}.svc.id.goog`;
+  return {
+    tokenAudience: pool,
+    stsAudience: `identitynamespace:${pool}:https://container.googleapis.com/v1/projects/${c.project}/locations/${c.location}/clusters/${c.name}`,
+    ...impersonate,
+  };
+}
+
+/** The GKE cluster from the metadata server, asked once per Herald instance (a failure is asked again). */
+function gkeCluster(runtime: ProviderRuntime): Promise<GkeCluster> {
+  return sharedLazily(runtime, 'gke-cluster-metadata', async () => {
+    const { gcpMetadata } = await import('google-auth-library');
+    try {
+      const [project, location, name] = await Promise.all([
+        gcpMetadata.project<string>('project-id'),
+        gcpMetadata.instance<string>('attributes/cluster-location'),
+        gcpMetadata.instance<string>('attributes/cluster-name'),
+      ]);
+      return { project: String(project), location: String(location), name: String(name) };
+    } catch (err) {
+      throw new Error(`failed to get the GKE cluster from the metadata server (needed without the ${GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION} annotation): ${(err as Error).message}`, { cause: err });
+    }
+  });
+}
+
+/**
+ * Object-level identity: the GoogleAuth of a Provider's ServiceAccount, as Flux builds it: a Kubernetes token of the
+ * ServiceAccount (the instance's cache) for the audience of its identity (workload identity federation, or GKE's pool)
+ * exchanged at Google's STS, then, with `iam.gke.io/gcp-service-account`, impersonation of that Google service
+ * account. One per ServiceAccount and identity for the whole instance; google-auth-library caches the access token.
+ */
+export async function serviceAccountGoogleAuth(runtime: ProviderRuntime, sa: ServiceAccountRef, signal: AbortSignal): Promise<GoogleAuth> {
+  const annotations = await serviceAccountAnnotations(runtime, sa, signal);
+  let identity: GoogleServiceAccountIdentity;
+  try {
+    identity = await withDeadline(googleServiceAccountIdentity(annotations, () => gkeCluster(runtime)), signal);
+  } catch (err) {
+    throw new Error(`failed to create provider access token for service account '${serviceAccountKey(sa)}': ${(err as Error).message}`, { cause: err });
+  }
+  const { tokenAudience, stsAudience, email } = identity;
+  return sharedLazily(runtime, `google-service-account-auth:${JSON.stringify([sa.namespace, sa.name, tokenAudience, stsAudience, email ?? ''])}`, async () => {
+    const { GoogleAuth: Auth, IdentityPoolClient } = await import('google-auth-library');
+    const client = new IdentityPoolClient({
+      type: 'external_account',
+      audience: stsAudience,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      token_url: 'https://sts.googleapis.com/v1/token',
+      ...(email ? { service_account_impersonation_url: `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/${email}:generateAccessToken` } : {}),
+      scopes: SERVICE_ACCOUNT_SCOPES,
+      subject_token_supplier: { getSubjectToken: () => serviceAccountToken(runtime, sa, tokenAudience, AbortSignal.timeout(30_000)) },
+    });
+    return new Auth({ authClient: client, scopes: SERVICE_ACCOUNT_SCOPES });
+  });
 }
