@@ -14,6 +14,7 @@ import { collectProcessMetrics } from './metrics.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { MemoryOutbox } from './delivery/memory.js';
 import type { Outbox } from './delivery/outbox.js';
+import { MemoryGrouping, type GroupingStage } from './delivery/grouping.js';
 import { ProviderCache } from './delivery/provider-cache.js';
 import { DurableRetryPolicy, FluxRetryPolicy } from './delivery/retry.js';
 import { createDeliveryHandler } from './delivery/worker.js';
@@ -99,6 +100,7 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
 
   let dedup: DedupStore;
   let outbox: Outbox;
+  let createGrouping = async (o: Outbox, l: Logger): Promise<GroupingStage> => new MemoryGrouping(o, l);
   if (config.outbox === 'jetstream') {
     const { createJetStreamBackends } = await import('./delivery/jetstream.js');
     const backends = await createJetStreamBackends({
@@ -112,6 +114,10 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     dedup = backends.dedup;
     outbox = backends.outbox;
     outboxReady = () => backends.link.ready;
+    createGrouping = async (o, l) => {
+      const { JetStreamGrouping } = await import('./delivery/grouping-jetstream.js');
+      return new JetStreamGrouping({ link: backends.link, outbox: o, names: backends.outbox.names, log: l });
+    };
     closers.push(() => backends.close());
   } else {
     dedup = new MemoryDedupStore(config.rateLimitInterval);
@@ -139,8 +145,9 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     : new FluxRetryPolicy();
   outbox.start(createDeliveryHandler({ store, providers, recorder, policy, log: log.child({ logger: 'delivery' }) }));
 
+  const grouping = await createGrouping(outbox, log.child({ logger: 'grouping' }));
   const dispatcher = new Dispatcher({ store, labels, providers, outbox, recorder, log: log.child({ logger: 'event-server' }), noCrossNamespaceRefs: config.noCrossNamespaceRefs,
-    objectLevelWorkloadIdentity, templates: new AlertTemplates(config.configDir ? { configDir: config.configDir } : {}) });
+    objectLevelWorkloadIdentity, grouping, templates: new AlertTemplates(config.configDir ? { configDir: config.configDir } : {}) });
   const events = createEventServer({ dedup, dispatcher, log: log.child({ logger: 'event-server' }), exportHttpPathMetrics: config.exportHttpPathMetrics, accepting: () => accepting });
   await events.listen({ host: config.eventsAddr.host, port: config.eventsAddr.port });
   const eventsAddr = events.server.address() as AddressInfo;
@@ -157,7 +164,8 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
     // the deliveries' drain, and the drain cannot keep the event port open.
     const [{ cut }] = await Promise.all([
       closeEventServer(events, Math.min(REQUEST_DRAIN_MS, grace)),
-      outbox.close(grace),
+      // Pending groups first: in memory they are flushed into the outbox, which then sends or reports them.
+      grouping.close().then(() => outbox.close(grace)),
     ]);
     if (cut > 0) log.info({ connections: cut }, 'event server closed: connections still reading a request were cut');
     // Clean-up (provider clients, NATS, watchers, probe servers) together gets STEP_BOUND_MS, then is abandoned.

@@ -16,6 +16,7 @@ import { ProviderRuntime } from './providers/runtime.js';
 import { resolveProviderSettings } from './providers/settings/resolve.js';
 import { formatPreview, previewNotification } from './preview.js';
 import { AlertTemplates } from './routing/templates.js';
+import { checkGroupWindow } from './delivery/grouping.js';
 
 async function loadDirectory(dir: string): Promise<{ store: ResourceStore; problems: string[] }> {
   const store = new ResourceStore();
@@ -36,6 +37,9 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
   for (const c of store.alerts()) {
     const a = c.alert;
     for (const line of templates.check(a, store.provider(a.metadata.namespace, a.spec.providerRef.name)?.spec.type)) {
+      (line.startsWith('warning: ') ? warnings : problems).push(line);
+    }
+    for (const line of checkGroupWindow(a, store.provider(a.metadata.namespace, a.spec.providerRef.name)?.spec.type)) {
       (line.startsWith('warning: ') ? warnings : problems).push(line);
     }
     for (const [i, source] of a.spec.eventSources.entries()) {

@@ -10,6 +10,7 @@ import { prepareNotification } from '../routing/notification.js';
 import { OutboxFullError } from './memory.js';
 import { hasTemplate, type AlertTemplates } from '../routing/templates.js';
 import type { Outbox } from './outbox.js';
+import { groupableType, groupWindowOf, type GroupingStage } from './grouping.js';
 import type { ProviderCache } from './provider-cache.js';
 
 export interface DispatcherOptions {
@@ -24,6 +25,8 @@ export interface DispatcherOptions {
   templates?: AlertTemplates;
   /** The ObjectLevelWorkloadIdentity feature gate. */
   objectLevelWorkloadIdentity?: boolean;
+  /** Burst grouping (docs/grouping.md): Alerts with herald.dev/group-window go through it instead of the outbox. */
+  grouping?: GroupingStage;
 }
 
 export interface DispatchSummary {
@@ -104,7 +107,13 @@ export class Dispatcher {
           recorder.warning(alertRef, 'InvalidConfig', outcome.error);
         }
       }
-      enqueues.push(outbox.enqueue({ id: randomUUID(), notification: prepared.notification, acceptedAt }));
+      const group = this.opts.grouping && groupableType(prepared.provider.spec.type) ? groupWindowOf(compiled.alert) : undefined;
+      if (group !== undefined && 'error' in group) {
+        log.error({ ...alertLog, error: group.error }, 'invalid group window');
+        recorder.warning(alertRef, 'InvalidConfig', group.error);
+      }
+      if (group !== undefined && 'windowMs' in group) enqueues.push(this.opts.grouping!.add(prepared.notification, acceptedAt, group.windowMs));
+      else enqueues.push(outbox.enqueue({ id: randomUUID(), notification: prepared.notification, acceptedAt }));
     }
     if (droppedCommitStatus.length) log.info({ alerts: droppedCommitStatus, eventInvolvedObject: event.involvedObject }, 'event dropped for commit status providers due to missing commit metadata key');
     if (droppedChangeRequest.length) log.info({ alerts: droppedChangeRequest, eventInvolvedObject: event.involvedObject }, 'event dropped for change request providers due to missing change request metadata key');
