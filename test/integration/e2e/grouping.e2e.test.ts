@@ -19,6 +19,10 @@ afterEach(async () => {
 });
 
 function configDir(sinkUrl: string, window: string): string {
+  const alert = (name: string, provider: string) => `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata: { name: ${name}, namespace: apps, annotations: { herald.dev/group-window: '${window}' } }
+spec: { providerRef: { name: ${provider} }, eventSources: [{ kind: Kustomization, name: '*' }] }`;
   const dir = mkdtempSync(path.join(tmpdir(), 'herald-grouping-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, 'herald.yaml'), `
@@ -27,15 +31,7 @@ kind: Provider
 metadata: { name: slack, namespace: apps }
 spec: { type: slack, address: '${sinkUrl}/slack', timeout: 5s }
 ---
-apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Alert
-metadata:
-  name: burst
-  namespace: apps
-  annotations: { herald.dev/group-window: '${window}' }
-spec:
-  providerRef: { name: slack }
-  eventSources: [{ kind: Kustomization, name: '*' }]
+${alert('burst', 'slack')}
 ---
 apiVersion: notification.toolkit.fluxcd.io/v1beta3
 kind: Provider
@@ -47,15 +43,7 @@ kind: Secret
 metadata: { name: gitea-token, namespace: apps }
 stringData: { token: gitea-secret-token }
 ---
-apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Alert
-metadata:
-  name: status
-  namespace: apps
-  annotations: { herald.dev/group-window: '${window}' }
-spec:
-  providerRef: { name: gitea }
-  eventSources: [{ kind: Kustomization, name: '*' }]
+${alert('status', 'gitea')}
 `);
   return dir;
 }
