@@ -134,6 +134,17 @@ describe('burst grouping (herald.dev/group-window)', () => {
     expect(objectsIn(attachment(slackPosts(s)[1]!))).toEqual(['app-2', 'app-3', 'app-4']);
   }, 30_000);
 
+  it('an Alert with a bad window sends its events one by one and records a Warning Event', async () => {
+    const s = await sink();
+    const h = track(await startHerald({ configDir: configDir(s.url, 'soon') }));
+    await postAll(h, [1, 2]);
+    await until(() => slackPosts(s).length === 2, 10_000, 'two ungrouped messages');
+    expect(slackPosts(s).map((r) => attachment(r).text)).toEqual(['message 1', 'message 2']);
+    await h.waitForLog('annotation herald.dev/group-window: invalid duration \\"soon\\"');
+    await h.waitForLog('"reason":"InvalidConfig"');
+    await h.stop();
+  }, 30_000);
+
   it('herald check reports a bad group window and warns when the type is never grouped', async () => {
     const dir = configDir('http://127.0.0.1:1', 'soon');
     const out: string[] = [];
@@ -172,4 +183,26 @@ describe('burst grouping (herald.dev/group-window)', () => {
     expect(objectsIn(attachment(slackPosts(s)[1]!))).toEqual(['app-6', 'app-7']);
     await second.stop();
   }, 90_000);
+
+  it('with --outbox jetstream, 60 events give two messages (50 at once), and a grouped event gets 503 while NATS is down', async () => {
+    const nats = await startNatsServer({ jetstream: true });
+    cleanups.push(() => nats.stop());
+    const s = await sink();
+    const h = track(await startJetStreamHerald(configDir(s.url, '5s'), nats.url));
+    const started = Date.now();
+    await postAll(h, Array.from({ length: 60 }, (_, i) => i));
+    // The first 50 are sent without waiting for the window.
+    await until(() => slackPosts(s).length === 1, 4000, 'the first 50 before the window ends');
+    expect(Date.now() - started).toBeLessThan(5000);
+    await until(() => slackPosts(s).length === 2, 15_000, 'two grouped messages');
+    const [first, second] = slackPosts(s).map(attachment);
+    expect(objectsIn(first!)).toEqual(Array.from({ length: 50 }, (_, i) => `app-${i}`));
+    expect(objectsIn(second!)).toEqual(Array.from({ length: 10 }, (_, i) => `app-${50 + i}`));
+
+    await nats.halt();
+    const down = await postEvent(h.eventsUrl, event(99));
+    expect(down.status).toBe(503);
+    await down.arrayBuffer();
+    await h.stop();
+  }, 60_000);
 });
