@@ -159,6 +159,7 @@ export class JetStreamGrouping implements GroupingStage {
         // The id makes a repeated flush of the same events (a crash between storing and purging) one delivery.
         await this.opts.outbox.enqueue({ id: `group-${this.stream}-${first}-${last}`, notification: composeGroup(items), acceptedAt: items[0]!.acceptedAt });
         await h.jsm.streams.purge(this.stream, { filter: subject, seq: last + 1 });
+        this.opts.log.debug({ group: subject, events: items.length }, 'grouped notification stored in the outbox');
         if (items.length < GROUP_MAX_EVENTS || last >= g.upToSeq) return;
       }
     } catch (err) {

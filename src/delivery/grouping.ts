@@ -152,6 +152,7 @@ export class MemoryGrouping implements GroupingStage {
     const delivery: Delivery = { id: randomUUID(), notification: composeGroup(g.items), acceptedAt: g.items[0]!.acceptedAt };
     try {
       await this.outbox.enqueue(delivery);
+      this.log.debug({ group: key, events: g.items.length }, 'grouped notification stored in the outbox');
     } catch (err) {
       // Like a refused delivery: the outbox already logged why (full); the events were accepted, so say what is lost.
       this.log.error({ group: key, events: g.items.length, error: (err as Error).message }, 'grouped notification could not be stored in the outbox, dropped');
