@@ -131,7 +131,8 @@ export class JetStreamDedupStore implements DedupStore {
         continue;
       }
       const b = decodeWindow(e.value, e.created.getTime());
-      const window = Math.floor((now - b.t0) / I);
+      // Another replica may have created the key a few ms after this request's `now`: that is still window 0.
+      const window = Math.max(0, Math.floor((now - b.t0) / I));
       const resetAt = b.t0 + (window + 1) * I;
       if (window <= b.w) return { allowed: false, resetAt };
       try {
@@ -154,7 +155,7 @@ export class JetStreamDedupStore implements DedupStore {
       const e = await kv.get(key);
       if (!e || e.operation !== 'PUT') return;
       const b = decodeWindow(e.value, e.created.getTime());
-      const window = Math.floor((now - b.t0) / this.interval);
+      const window = Math.max(0, Math.floor((now - b.t0) / this.interval));
       if (b.w !== window) return;
       // Compare-and-set: never undo a pass another replica granted after ours.
       if (window === 0) await kv.delete(key, { previousSeq: e.revision });

@@ -42,6 +42,16 @@ describe('JetStreamDedupStore', () => {
     expect((await b.store.take('k2', t0 + 30)).allowed).toBe(true);
   });
 
+  it('gives a replica whose request came a few ms before the winner\'s the winner\'s reset time, not an earlier one', async () => {
+    const bucket = uniqueNames().dedupBucket!;
+    const a = await replica(bucket, 60_000);
+    const b = await replica(bucket, 60_000);
+    const t0 = Date.now();
+    expect(await a.store.take('k1', t0)).toEqual({ allowed: true, resetAt: t0 + 60_000 });
+    // b took its `now` 5 ms before a's, but a created the key first: b is a duplicate in the same window.
+    expect(await b.store.take('k1', t0 - 5)).toEqual({ allowed: false, resetAt: t0 + 60_000 });
+  });
+
   it('makes the same decisions as the in-memory limiter on the spec example (fixed windows anchored at the first event)', async () => {
     const bucket = uniqueNames().dedupBucket!;
     const I = 60_000;
