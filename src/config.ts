@@ -51,6 +51,8 @@ export const configSchema = z.object({
   deliveryConcurrency: z.coerce.number().int().positive().default(16),
   shutdownGracePeriod: durationFlag('shutdown-grace-period').prefault('8s'),
   runtimeNamespace: z.string().default('flux-system'),
+  crossNamespaceAlertNamespaces: z.string().default('').transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
+  traceEvents: z.coerce.number({ error: '--trace-events: a whole number' }).int({ error: '--trace-events: a whole number' }).min(0, { error: '--trace-events: 0 (off) or more' }).default(1000),
 }).superRefine((c, ctx) => {
   if (c.outbox === 'jetstream' && !c.natsUrl) ctx.addIssue({ code: 'custom', message: '--outbox jetstream needs --nats-url' });
 });
@@ -62,6 +64,7 @@ const VALUE_FLAGS = new Set([
   'config-dir', 'kubeconfig', 'events-addr', 'metrics-addr', 'health-addr', 'rate-limit-interval', 'log-level', 'log-encoding',
   'outbox', 'nats-url', 'nats-creds', 'nats-user', 'nats-password', 'nats-token', 'nats-ca', 'nats-cert', 'nats-key',
   'max-delivery-age', 'retry-initial-delay', 'retry-max-delay', 'delivery-concurrency', 'shutdown-grace-period',
+  'cross-namespace-alert-namespaces', 'trace-events',
 ]);
 
 export const FLAG_HELP = `Flags (pflag syntax: --name=value or --name value; booleans also bare):
@@ -84,7 +87,11 @@ export const FLAG_HELP = `Flags (pflag syntax: --name=value or --name value; boo
   --retry-initial-delay DUR      jetstream outbox: first retry delay, doubled each attempt (default 2s)
   --retry-max-delay DUR          jetstream outbox: longest retry delay (default 5m)
   --delivery-concurrency N       deliveries in flight at once per provider (default 16)
-  --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)`;
+  --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)
+  --cross-namespace-alert-namespaces NS[,NS...]
+                                 Alerts in these namespaces may use eventSources[].namespace "*" (all namespaces);
+                                 default none, so "*" matches nothing, as in Flux; ignored with --no-cross-namespace-refs
+  --trace-events N               events kept in the live trace at /debug/events on the metrics port (default 1000, 0 = off)`;
 
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
