@@ -109,6 +109,8 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
   private readonly index = new Map<string, Map<string, Set<CompiledAlert>>>();
   /** kind -> allowed all-namespace Alerts (`namespace: "*"`), checked for every event of the kind. */
   private readonly allNamespaceIndex = new Map<string, Set<CompiledAlert>>();
+  /** The same sets sorted, built on first use after a change (events far outnumber Alert changes). */
+  private readonly allNamespaceSorted = new Map<string, CompiledAlert[]>();
   private policy = AllNamespacePolicy.none;
   private readonly patterns = new PatternCache();
   private isReady = false;
@@ -151,6 +153,7 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
         let set = this.allNamespaceIndex.get(source.kind);
         if (!set) this.allNamespaceIndex.set(source.kind, (set = new Set()));
         set.add(compiled);
+        this.allNamespaceSorted.delete(source.kind);
         continue;
       }
       let byNs = this.index.get(source.kind);
@@ -235,6 +238,7 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
         const set = this.allNamespaceIndex.get(source.kind);
         set?.delete(c);
         if (set?.size === 0) this.allNamespaceIndex.delete(source.kind);
+        this.allNamespaceSorted.delete(source.kind);
         continue;
       }
       const ns = slot.ns;
@@ -254,10 +258,16 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
     if ((!set || set.size === 0) && !wide) return [];
     let list: CompiledAlert[];
     if (!wide) list = [...set!];
-    else if (!set || set.size === 0) list = [...wide];
+    else if (!set || set.size === 0) return this.sortedAllNamespace(ref.kind, wide).slice();
     else list = [...new Set([...set, ...wide])];
     if (list.length > 1) list.sort(compareAlerts);
     return list;
+  }
+
+  private sortedAllNamespace(kind: string, set: Set<CompiledAlert>): CompiledAlert[] {
+    let sorted = this.allNamespaceSorted.get(kind);
+    if (!sorted) this.allNamespaceSorted.set(kind, (sorted = [...set].sort(compareAlerts)));
+    return sorted;
   }
 
   alerts(): CompiledAlert[] {
