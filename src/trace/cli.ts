@@ -1,7 +1,7 @@
 // `herald trace`: prints the live trace of a running Herald (GET /debug/events on its metrics port), oldest first,
 // and with --follow keeps polling for newer events.
 import { UsageError } from '../config.js';
-import type { TraceRecord } from './buffer.js';
+import type { TraceAttempt, TraceRecord } from './buffer.js';
 
 const USAGE = 'usage: herald trace [--metrics-url URL] [--follow] [--alert NS/NAME] [--object TEXT] [--provider TEXT] [--json] [--interval MS]';
 
@@ -50,9 +50,13 @@ export function formatRecord(r: TraceRecord): string[] {
   if (r.alertsOmitted) lines.push(`  ... ${r.alertsOmitted} more Alert(s)`);
   for (const d of r.deliveries) {
     lines.push(`  delivery ${d.provider} (${d.type}) for ${d.alert}: ${d.state} after ${d.attempts.length + (d.attemptsOmitted ?? 0)} attempt(s)`);
-    for (const t of d.attempts) lines.push(`    attempt ${t.attempt} ${t.at}: ${t.result}${t.error ? `: ${t.error}` : ''}${t.delayMs !== undefined ? ` (retry in ${t.delayMs} ms)` : ''}`);
+    for (const t of d.attempts) lines.push(formatAttempt(t));
   }
   return lines;
+}
+
+function formatAttempt(t: TraceAttempt): string {
+  return `    attempt ${t.attempt} ${t.at}: ${t.result}${t.error ? `: ${t.error}` : ''}${t.delayMs !== undefined ? ` (retry in ${t.delayMs} ms)` : ''}`;
 }
 
 async function fetchTrace(o: TraceOptions, since?: number): Promise<{ lastSeq: number; events: TraceRecord[] }> {
@@ -75,9 +79,18 @@ export async function traceCommand(args: string[], out: (line: string) => void =
     }
   };
   let since: number;
+  // Printed records whose deliveries were not final yet: with --follow their later attempts are printed as updates.
+  const pending = new Map<number, Map<string, number>>();
+  const remember = (events: TraceRecord[]) => {
+    for (const r of events) {
+      const open = r.deliveries.filter((d) => d.state === 'queued' || d.state === 'retrying');
+      if (open.length) pending.set(r.seq, new Map(r.deliveries.map((d) => [d.id, d.attempts.length + (d.attemptsOmitted ?? 0)])));
+    }
+  };
   try {
     const first = await fetchTrace(o);
     print(first.events);
+    if (o.follow) remember(first.events);
     since = first.lastSeq;
   } catch (err) {
     console.error(`herald trace: ${describe(err, o.metricsUrl)}`);
@@ -87,8 +100,31 @@ export async function traceCommand(args: string[], out: (line: string) => void =
     await new Promise((r) => setTimeout(r, o.intervalMs));
     if (signal?.aborted) break;
     try {
-      const next = await fetchTrace(o, since);
-      print(next.events);
+      const from = pending.size ? Math.min(since, Math.min(...pending.keys()) - 1) : since;
+      const next = await fetchTrace(o, from);
+      const seen = new Set(next.events.map((r) => r.seq));
+      // Records that left the ring are no longer followed.
+      for (const seq of pending.keys()) if (!seen.has(seq)) pending.delete(seq);
+      for (const r of [...next.events].reverse()) {
+        const known = pending.get(r.seq);
+        if (!known) continue;
+        for (const d of r.deliveries) {
+          const shown = known.get(d.id) ?? 0;
+          const total = d.attempts.length + (d.attemptsOmitted ?? 0);
+          if (total <= shown) continue;
+          const fresh = d.attempts.slice(Math.max(0, d.attempts.length - (total - shown)));
+          if (o.json) out(JSON.stringify({ seq: r.seq, object: r.object, delivery: d.id, state: d.state, attempts: fresh }));
+          else {
+            out(`#${r.seq} ${r.object}: delivery ${d.provider} (${d.type}) for ${d.alert}: ${d.state}`);
+            for (const t of fresh) out(formatAttempt(t));
+          }
+          known.set(d.id, total);
+        }
+        if (r.deliveries.every((d) => d.state !== 'queued' && d.state !== 'retrying')) pending.delete(r.seq);
+      }
+      const fresh = next.events.filter((r) => r.seq > since);
+      print(fresh);
+      remember(fresh);
       since = next.lastSeq;
     } catch (err) {
       console.error(`herald trace: ${describe(err, o.metricsUrl)} (still following)`);

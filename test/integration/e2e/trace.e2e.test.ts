@@ -62,7 +62,12 @@ describe('the live trace of herald serve', () => {
   let sink: RecordingServer;
   let h: HeraldProcess;
   beforeAll(async () => {
-    sink = await startRecordingServer({ respond: (_req, n) => (n === 0 ? { status: 500, body: `upstream broke for Bearer ${HEADER_TOKEN}` } : { status: 200 }) });
+    let flaky = 0;
+    sink = await startRecordingServer({
+      respond: (req, n) => (n === 0 || (req.body.toString().includes('flaky') && flaky++ === 0)
+        ? { status: 500, body: `upstream broke for Bearer ${HEADER_TOKEN}` }
+        : { status: 200 }),
+    });
     h = await startHerald({ configDir: configDir({ 'a.yaml': manifests(sink.url) }), args: ['--trace-events', '50'] });
     // Matched by both Alerts; the first attempt fails (500), the retry succeeds.
     expect((await postEvent(h.eventsUrl, event('apps', 'Health check failed'))).status).toBe(202);
@@ -116,7 +121,7 @@ describe('the live trace of herald serve', () => {
     expect((await fetch(`${h.metricsUrl}/debug/events`, { method: 'POST' })).status).toBe(405);
   });
 
-  it('herald trace prints it oldest first, filtered by Alert, and follows new events', async () => {
+  it('herald trace prints it oldest first, filtered by Alert, and follows new events and their later attempts', async () => {
     const r = spawnSync(process.execPath, [cliPath, 'trace', '--metrics-url', h.metricsUrl, '--alert', 'flux-system/quiet'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
@@ -132,13 +137,18 @@ describe('the live trace of herald serve', () => {
     try {
       await new Promise((res) => setTimeout(res, 500));
       expect(out).toBe('');
-      expect((await postEvent(h.eventsUrl, event('followed', 'Dependencies do not meet', 'r2'))).status).toBe(202);
+      expect((await postEvent(h.eventsUrl, event('followed', 'flaky webhook', 'r2'))).status).toBe(202);
       for (let i = 0; i < 50 && !out.includes('followed'); i++) await new Promise((res) => setTimeout(res, 100));
-      expect(out).toMatch(/^#4 \S+ Kustomization\/flux-system\/followed error/m);
+      expect(out).toMatch(/^#4 \S+ Kustomization\/flux-system\/followed error HealthCheckFailed: flaky webhook$/m);
+      // The retry lands about 2 s later and is printed as an update of #4.
+      for (let i = 0; i < 80 && !/: delivered$/m.test(out); i++) await new Promise((res) => setTimeout(res, 100));
+      expect(out).toMatch(/^#4 Kustomization\/flux-system\/followed: delivery flux-system\/hook \(generic\) for flux-system\/quiet: delivered\n {4}attempt 2 \S+: delivered$/m);
+      expect(out.match(/attempt 1 .*retry: .*upstream broke for \*{5}/g)).toHaveLength(1);
     } finally {
       follow.kill('SIGTERM');
     }
 
+    await sink.waitFor(5);
     const bad = spawnSync(process.execPath, [cliPath, 'trace', '--metrics-url', 'http://127.0.0.1:9'], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/herald trace: cannot reach http:\/\/127.0.0.1:9/);
