@@ -124,3 +124,20 @@ describe('the store index', () => {
     expect(matched).toHaveLength(5);
   });
 });
+
+describe('docs/all-namespace-alerts.md', () => {
+  it('its example parses and matches an error event of any namespace once the flag allows platform', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseManifests } = await import('../../../src/resources/manifests.js');
+    const page = readFileSync(new URL('../../../docs/all-namespace-alerts.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(page)![1]!;
+    const { objects, problems } = parseManifests(yaml, 'docs/all-namespace-alerts.md');
+    expect(problems).toEqual([]);
+    const store = new ResourceStore();
+    store.setAllNamespacePolicy(new AllNamespacePolicy(['platform']));
+    for (const o of objects) store.upsert(o);
+    const e = { ...event('team-x'), severity: 'error' };
+    const { matched } = await selectAlerts(e, store.alertsFor(e.involvedObject), noLabels, store.allNamespacePolicy);
+    expect(matched.map((c) => c.alert.metadata.name)).toEqual(['all-failures']);
+  });
+});
