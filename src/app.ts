@@ -19,6 +19,9 @@ import { ProviderCache } from './delivery/provider-cache.js';
 import { DurableRetryPolicy, FluxRetryPolicy } from './delivery/retry.js';
 import { createDeliveryHandler } from './delivery/worker.js';
 import { ProviderRuntime, type ServiceAccountSource } from './providers/runtime.js';
+import { AllNamespacePolicy } from './routing/all-namespaces.js';
+import { TraceBuffer, traceDeliveries } from './trace/buffer.js';
+import { traceRoutes } from './trace/http.js';
 
 export interface RunningHerald {
   eventsUrl: string;
@@ -45,6 +48,11 @@ function bounded(p: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
 export async function startHerald(config: Config, log: Logger): Promise<RunningHerald> {
   collectProcessMetrics();
   const store = new ResourceStore();
+  store.setAllNamespacePolicy(new AllNamespacePolicy(config.crossNamespaceAlertNamespaces, config.noCrossNamespaceRefs));
+  if (config.noCrossNamespaceRefs && config.crossNamespaceAlertNamespaces.length > 0) {
+    log.info({ namespaces: config.crossNamespaceAlertNamespaces }, 'warning: --cross-namespace-alert-namespaces is ignored because --no-cross-namespace-refs is set');
+  }
+  const trace = config.traceEvents > 0 ? new TraceBuffer(config.traceEvents) : undefined;
   const closers: Array<() => Promise<void>> = [];
 
   let recorder: AlertEventRecorder = new LogEventRecorder(log.child({ logger: 'events' }));
@@ -68,6 +76,7 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
   const auxServers = sameAddress
     ? [{ ...config.healthAddr, routes: { ...probes, metrics: true } }]
     : [{ ...config.healthAddr, routes: probes }, { ...config.metricsAddr, routes: { metrics: true } }];
+  if (trace) for (const s of auxServers) if ('metrics' in s.routes) Object.assign(s.routes, { extra: traceRoutes(trace) });
   const auxUrls: Record<'health' | 'metrics', string> = { health: '', metrics: '' };
   for (const { routes, host, port } of auxServers) {
     const server = createAuxServer(routes);
@@ -143,12 +152,13 @@ export async function startHerald(config: Config, log: Logger): Promise<RunningH
   const policy = config.outbox === 'jetstream'
     ? new DurableRetryPolicy(config.maxDeliveryAge, config.retryInitialDelay, config.retryMaxDelay)
     : new FluxRetryPolicy();
-  outbox.start(createDeliveryHandler({ store, providers, recorder, policy, log: log.child({ logger: 'delivery' }) }));
+  const handler = createDeliveryHandler({ store, providers, recorder, policy, log: log.child({ logger: 'delivery' }) });
+  outbox.start(trace ? traceDeliveries(handler, trace) : handler);
 
   const grouping = await createGrouping(outbox, log.child({ logger: 'grouping' }));
   const dispatcher = new Dispatcher({ store, labels, providers, outbox, recorder, log: log.child({ logger: 'event-server' }), noCrossNamespaceRefs: config.noCrossNamespaceRefs,
-    objectLevelWorkloadIdentity, grouping, templates: new AlertTemplates(config.configDir ? { configDir: config.configDir } : {}) });
-  const events = createEventServer({ dedup, dispatcher, log: log.child({ logger: 'event-server' }), exportHttpPathMetrics: config.exportHttpPathMetrics, accepting: () => accepting });
+    objectLevelWorkloadIdentity, grouping, trace, templates: new AlertTemplates(config.configDir ? { configDir: config.configDir } : {}) });
+  const events = createEventServer({ dedup, dispatcher, log: log.child({ logger: 'event-server' }), exportHttpPathMetrics: config.exportHttpPathMetrics, accepting: () => accepting, onDuplicate: trace && ((e) => trace.duplicate(e)) });
   await events.listen({ host: config.eventsAddr.host, port: config.eventsAddr.port });
   const eventsAddr = events.server.address() as AddressInfo;
   const eventsUrl = urlOf(eventsAddr);

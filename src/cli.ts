@@ -5,15 +5,20 @@ import { FLAG_HELP, loadConfig, parseFlags, UsageError } from './config.js';
 import { createLogger } from './logger.js';
 import { startHerald } from './app.js';
 import { checkDirectory, explainDirectory } from './tools.js';
+import { AllNamespacePolicy, parseNamespaceList } from './routing/all-namespaces.js';
 
 const USAGE = `herald: a drop-in, loss-free event gateway for Flux
 
 Usage:
   herald serve [flags]                      receive Flux events and deliver notifications
   herald send [--events-url URL] FILE.json  post an event (default URL http://127.0.0.1:9090/) and print the answer
-  herald check DIR                          validate the manifests below DIR; exit 1 with one line per problem
-  herald explain DIR FILE.json [--render]   for each Alert in DIR, whether the event matches and, if not, why;
-                                            --render prints each request that would be sent (secrets masked)
+  herald check [flags] DIR                  validate the manifests below DIR; exit 1 with one line per problem
+  herald explain [flags] DIR FILE.json      for each Alert in DIR, whether the event matches and, if not, why;
+                                            --render prints each request that would be sent (secrets masked);
+                                            check and explain take --cross-namespace-alert-namespaces and
+                                            --no-cross-namespace-refs as serve does
+  herald trace [--metrics-url URL] [--follow] [--alert NS/NAME] [--object TEXT] [--provider TEXT] [--json]
+                                            the live trace of the last events (default URL http://127.0.0.1:8080)
   herald outbox status|replay-dead [flags]  inspect the JetStream outbox (see docs/durable-delivery.md)
   herald help                               this text
 
@@ -80,6 +85,13 @@ async function send(args: string[]): Promise<number> {
   return res.status === 202 ? 0 : 1;
 }
 
+/** The flags of check and explain that change what matches, as `serve` would apply them. */
+function toolFlags(args: string[]): { policy: AllNamespacePolicy; positional: string[] } {
+  const { flags, positional } = parseFlags(args, new Set(['cross-namespace-alert-namespaces', 'no-cross-namespace-refs']));
+  const list = flags['cross-namespace-alert-namespaces'];
+  return { policy: new AllNamespacePolicy(parseNamespaceList(typeof list === 'string' ? list : undefined), flags['no-cross-namespace-refs'] === true), positional };
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -88,14 +100,19 @@ async function main(argv: string[]): Promise<number> {
     case 'send':
       return send(rest);
     case 'check': {
-      if (rest.length !== 1) throw new UsageError('usage: herald check DIR');
-      return checkDirectory(rest[0]!);
+      const { policy, positional } = toolFlags(rest);
+      if (positional.length !== 1) throw new UsageError('usage: herald check [--cross-namespace-alert-namespaces NS,...] [--no-cross-namespace-refs] DIR');
+      return checkDirectory(positional[0]!, undefined, policy);
     }
     case 'explain': {
       const render = rest.includes('--render');
-      const args = rest.filter((a) => a !== '--render');
-      if (args.length !== 2) throw new UsageError('usage: herald explain DIR FILE.json [--render]');
-      return explainDirectory(args[0]!, args[1]!, undefined, { render });
+      const { policy, positional } = toolFlags(rest.filter((a) => a !== '--render'));
+      if (positional.length !== 2) throw new UsageError('usage: herald explain [--render] [--cross-namespace-alert-namespaces NS,...] [--no-cross-namespace-refs] DIR FILE.json');
+      return explainDirectory(positional[0]!, positional[1]!, undefined, { render, policy });
+    }
+    case 'trace': {
+      const { traceCommand } = await import('./trace/cli.js');
+      return traceCommand(rest);
     }
     case 'outbox': {
       const { outboxCommand } = await import('./jetstream/admin.js');

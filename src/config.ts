@@ -101,6 +101,8 @@ export const configSchema = z.object({
   shutdownGracePeriod: durationFlag('shutdown-grace-period').prefault('8s'),
   runtimeNamespace: z.string().default('flux-system'),
   featureGates: featureGatesFlag.prefault(''),
+  crossNamespaceAlertNamespaces: z.string().default('').transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
+  traceEvents: z.coerce.number({ error: '--trace-events: a whole number' }).int({ error: '--trace-events: a whole number' }).min(0, { error: '--trace-events: 0 (off) or more' }).default(1000),
 }).superRefine((c, ctx) => {
   if (c.outbox === 'jetstream' && !c.natsUrl) ctx.addIssue({ code: 'custom', message: '--outbox jetstream needs --nats-url' });
 });
@@ -114,6 +116,7 @@ const VALUE_FLAGS = new Set([
   'max-delivery-age', 'retry-initial-delay', 'retry-max-delay', 'delivery-concurrency', 'shutdown-grace-period',
   'feature-gates',
   'outbox-max-pending', 'outbox-max-bytes', 'outbox-provider-max-pending', 'outbox-provider-max-bytes',
+  'cross-namespace-alert-namespaces', 'trace-events',
 ]);
 
 export const FLAG_HELP = `Flags (pflag syntax: --name=value or --name value; booleans also bare):
@@ -143,8 +146,11 @@ export const FLAG_HELP = `Flags (pflag syntax: --name=value or --name value; boo
                                  memory outbox: deliveries held for one provider; above it its new ones are refused (default 10000)
   --outbox-provider-max-bytes SIZE
                                  memory outbox: their encoded size for one provider (default 64Mi)
-  --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)
-  --feature-gates LIST           Flux's feature gates, e.g. ObjectLevelWorkloadIdentity=true (spec.serviceAccountName; cluster mode)`;
+  --feature-gates LIST           Flux's feature gates, e.g. ObjectLevelWorkloadIdentity=true (spec.serviceAccountName; cluster mode)
+  --cross-namespace-alert-namespaces NS[,NS...]
+                                 Alerts in these namespaces may use eventSources[].namespace "*" (all namespaces);
+                                 default none, so "*" matches nothing, as in Flux; ignored with --no-cross-namespace-refs
+  --trace-events N               events kept in the live trace at /debug/events on the metrics port (default 1000, 0 = off)`;
 
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -8,6 +8,7 @@ import { formatProblem } from './resources/manifests.js';
 import { COSTLY_PATTERN_INSTRUCTIONS, MAX_PATTERN_INSTRUCTIONS, ResourceStore } from './resources/store.js';
 import { INLINE_COST, MATCH_BUDGET_MS } from './routing/pattern-worker.js';
 import { explainAlert } from './routing/match.js';
+import { ALL_NAMESPACES, AllNamespacePolicy } from './routing/all-namespaces.js';
 import { cleanMetadata, removeInternalMetadata } from './routing/metadata.js';
 import { prepareNotification } from './routing/notification.js';
 import { compileCommitStatusExpr } from './routing/commit-status.js';
@@ -18,8 +19,9 @@ import { formatPreview, previewNotification } from './preview.js';
 import { AlertTemplates } from './routing/templates.js';
 import { checkGroupWindow } from './delivery/grouping.js';
 
-async function loadDirectory(dir: string): Promise<{ store: ResourceStore; problems: string[] }> {
+async function loadDirectory(dir: string, policy = AllNamespacePolicy.none): Promise<{ store: ResourceStore; problems: string[] }> {
   const store = new ResourceStore();
+  store.setAllNamespacePolicy(policy);
   const invalid: string[] = [];
   store.onInvalidPattern = (alert, list, pattern, error) =>
     invalid.push(`Alert ${alert.metadata.namespace}/${alert.metadata.name}: spec.${list}List: failed to compile ${list} regex: ${pattern}: ${error}`);
@@ -30,8 +32,8 @@ async function loadDirectory(dir: string): Promise<{ store: ResourceStore; probl
 }
 
 /** Validates every manifest and every reference; prints one line per problem and returns the exit code. */
-export async function checkDirectory(dir: string, out: (line: string) => void = (l) => console.log(l)): Promise<number> {
-  const { store, problems } = await loadDirectory(dir);
+export async function checkDirectory(dir: string, out: (line: string) => void = (l) => console.log(l), policy = AllNamespacePolicy.none): Promise<number> {
+  const { store, problems } = await loadDirectory(dir, policy);
   const warnings: string[] = [];
   const templates = new AlertTemplates({ configDir: dir });
   for (const c of store.alerts()) {
@@ -46,6 +48,8 @@ export async function checkDirectory(dir: string, out: (line: string) => void = 
       if (!(EVENT_SOURCE_KINDS as readonly string[]).includes(source.kind)) {
         warnings.push(`warning: Alert ${a.metadata.namespace}/${a.metadata.name}: spec.eventSources.${i}.kind: ${source.kind} is not one of Flux's kinds (${EVENT_SOURCE_KINDS.join(', ')}); it only matches events of exactly that kind`);
       }
+      const refused = source.namespace === ALL_NAMESPACES ? policy.refusal(a.metadata.namespace) : undefined;
+      if (refused) warnings.push(`warning: Alert ${a.metadata.namespace}/${a.metadata.name}: spec.eventSources.${i}.namespace: ${refused}`);
     }
     for (const [list, patterns] of [['inclusion', c.inclusion], ['exclusion', c.exclusion]] as const) {
       for (const p of patterns) {
@@ -93,23 +97,24 @@ export async function explainDirectory(
   dir: string,
   eventFile: string,
   out: (line: string) => void = (l) => console.log(l),
-  opts: { render?: boolean } = {},
+  opts: { render?: boolean; policy?: AllNamespacePolicy } = {},
 ): Promise<number> {
+  const policy = opts.policy ?? AllNamespacePolicy.none;
   const runtime = opts.render ? new ProviderRuntime() : undefined;
   const templates = new AlertTemplates({ configDir: dir });
-  const { store, problems } = await loadDirectory(dir);
+  const { store, problems } = await loadDirectory(dir, policy);
   for (const p of problems) out(`warning: ${p}`);
   const event = removeInternalMetadata(cleanMetadata(decodeEvent(await readFile(eventFile))));
   out(`event ${describeObject(event.involvedObject)} severity=${event.severity} reason=${event.reason}`);
   let matches = 0;
   for (const c of store.alerts()) {
     const a = c.alert.metadata;
-    const verdict = await explainAlert(event, c, store.storedLabels);
+    const verdict = await explainAlert(event, c, store.storedLabels, [], policy);
     if (!verdict.matched) {
       out(`  ${a.namespace}/${a.name}: no match: ${verdict.rule}`);
       continue;
     }
-    const prepared = prepareNotification(cloneEvent(event), c, { noCrossNamespaceRefs: false, provider: (ns, n) => store.provider(ns, n) });
+    const prepared = prepareNotification(cloneEvent(event), c, { noCrossNamespaceRefs: policy.noCrossNamespaceRefs, provider: (ns, n) => store.provider(ns, n) });
     const via = `source ${verdict.source.kind}/${verdict.source.name}`;
     switch (prepared.kind) {
       case 'ready':

@@ -12,6 +12,7 @@ import { hasTemplate, type AlertTemplates } from '../routing/templates.js';
 import type { Outbox } from './outbox.js';
 import { groupableType, groupWindowOf, type GroupingStage } from './grouping.js';
 import type { ProviderCache } from './provider-cache.js';
+import type { TraceBuffer } from '../trace/buffer.js';
 
 export interface DispatcherOptions {
   store: ResourceStore;
@@ -27,6 +28,8 @@ export interface DispatcherOptions {
   objectLevelWorkloadIdentity?: boolean;
   /** Burst grouping (docs/grouping.md): Alerts with herald.dev/group-window go through it instead of the outbox. */
   grouping?: GroupingStage;
+  /** The live trace, when enabled. */
+  trace?: TraceBuffer;
 }
 
 export interface DispatchSummary {
@@ -46,11 +49,13 @@ export class Dispatcher {
   async dispatch(event: FluxEvent, acceptedAt = Date.now()): Promise<DispatchSummary> {
     const { store, labels, providers, outbox, recorder, log, noCrossNamespaceRefs, objectLevelWorkloadIdentity = false } = this.opts;
     const candidates = store.alertsFor(event.involvedObject);
+    const t = this.opts.trace?.begin(event);
     if (candidates.length === 0) {
+      t?.note(`no Alert has an event source for ${event.involvedObject.kind} in namespace ${event.involvedObject.namespace}`);
       if (log.isLevelEnabled('debug')) log.debug({ eventInvolvedObject: event.involvedObject }, 'discarding event, no alerts found for the involved object');
       return { matched: 0, enqueued: 0 };
     }
-    const { matched, warnings } = await selectAlerts(event, candidates, labels);
+    const { matched, warnings } = await selectAlerts(event, candidates, labels, store.allNamespacePolicy, t && ((c, v) => t.verdict(c, v)));
     for (const w of warnings) {
       const a = w.alert.alert.metadata;
       log.error({ alert: { namespace: a.namespace, name: a.name }, eventInvolvedObject: event.involvedObject }, w.message);
@@ -70,13 +75,18 @@ export class Dispatcher {
       const alertRef = { namespace: a.namespace, name: a.name, uid: a.uid };
       const alertLog = { alert: { namespace: a.namespace, name: a.name, providerName: compiled.alert.spec.providerRef.name }, eventInvolvedObject: event.involvedObject };
       const prepared = prepareNotification(event, compiled, { noCrossNamespaceRefs, objectLevelWorkloadIdentity, provider: (ns, n) => store.provider(ns, n) });
-      if (prepared.kind === 'skip') continue;
+      if (prepared.kind === 'skip') {
+        t?.outcome(compiled, `not sent: ${prepared.why}`);
+        continue;
+      }
       if (prepared.kind === 'drop') {
+        t?.outcome(compiled, `dropped by the ${prepared.gate} gate`);
         (prepared.gate === 'commit-status' ? droppedCommitStatus : droppedChangeRequest).push(`${a.namespace}/${a.name}`);
         continue;
       }
       const failure = (text: string) => {
         const message = excerpt(text, MAX_LOGGED_ERROR);
+        t?.outcome(compiled, `failed: ${message}`);
         log.error({ ...alertLog, error: message }, 'failed to dispatch notification');
         recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(event.involvedObject)}: ${message}`);
       };
@@ -113,7 +123,11 @@ export class Dispatcher {
         recorder.warning(alertRef, 'InvalidConfig', group.error);
       }
       if (group !== undefined && 'windowMs' in group) enqueues.push(this.opts.grouping!.add(prepared.notification, acceptedAt, group.windowMs));
-      else enqueues.push(outbox.enqueue({ id: randomUUID(), notification: prepared.notification, acceptedAt }));
+      else {
+        const id = randomUUID();
+        t?.delivery(id, compiled, prepared.notification.provider);
+        enqueues.push(outbox.enqueue({ id, notification: prepared.notification, acceptedAt }));
+      }
     }
     if (droppedCommitStatus.length) log.info({ alerts: droppedCommitStatus, eventInvolvedObject: event.involvedObject }, 'event dropped for commit status providers due to missing commit metadata key');
     if (droppedChangeRequest.length) log.info({ alerts: droppedChangeRequest, eventInvolvedObject: event.involvedObject }, 'event dropped for change request providers due to missing change request metadata key');
@@ -124,6 +138,7 @@ export class Dispatcher {
     // that it retries. Any other failure (a durable outbox that cannot store) fails the event as before.
     const refused = rejected.filter((r) => r.reason instanceof OutboxFullError).length;
     const failed = rejected.find((r) => !(r.reason instanceof OutboxFullError)) ?? (refused > 0 && refused === enqueues.length ? rejected[0] : undefined);
+    if (failed) t?.note(`the outbox refused a delivery (answered 503): ${(failed.reason as Error).message}`);
     if (failed) throw new OutboxUnavailableError(`could not store the notification: ${(failed.reason as Error).message}`);
     return { matched: matched.length, enqueued: enqueues.length - refused, refused };
   }

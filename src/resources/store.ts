@@ -5,6 +5,7 @@ import type { Alert } from '../api/alert.js';
 import type { Provider } from '../api/provider.js';
 import type { Secret } from '../api/secret.js';
 import type { ResolvedMeta } from '../api/meta.js';
+import { ALL_NAMESPACES, AllNamespacePolicy } from '../routing/all-namespaces.js';
 
 /** Any other Kubernetes object, kept only for `matchLabels` lookups of involved objects. */
 export interface GenericObject {
@@ -128,6 +129,11 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
   private readonly objects = new Map<string, GenericObject>();
   /** kind -> namespace -> alerts with a source for that kind in that namespace. */
   private readonly index = new Map<string, Map<string, Set<CompiledAlert>>>();
+  /** kind -> allowed all-namespace Alerts (`namespace: "*"`), checked for every event of the kind. */
+  private readonly allNamespaceIndex = new Map<string, Set<CompiledAlert>>();
+  /** The same sets sorted, built on first use after a change (events far outnumber Alert changes). */
+  private readonly allNamespaceSorted = new Map<string, CompiledAlert[]>();
+  private policy = AllNamespacePolicy.none;
   private readonly patterns = new PatternCache();
   private isReady = false;
   /** Called once for each newly compiled Alert version that has invalid patterns (reported once, not per event). */
@@ -141,6 +147,43 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
     if (this.isReady) return;
     this.isReady = true;
     this.emit('ready');
+  }
+
+  get allNamespacePolicy(): AllNamespacePolicy {
+    return this.policy;
+  }
+
+  /** Sets which Alerts may use `namespace: "*"` and re-indexes the Alerts already stored. */
+  setAllNamespacePolicy(policy: AllNamespacePolicy): void {
+    const all = [...this.alertsByKey.values()];
+    for (const c of all) this.unindex(c);
+    this.policy = policy;
+    for (const c of all) this.indexAlert(c);
+  }
+
+  /** The index slot of one source: the kind's all-namespace set, or (kind, effective namespace). */
+  private slotOf(c: CompiledAlert, source: { kind: string; namespace?: string }): { all: true } | { all: false; ns: string } {
+    const alertNs = c.alert.metadata.namespace;
+    if (source.namespace === ALL_NAMESPACES && this.policy.allows(alertNs)) return { all: true };
+    return { all: false, ns: source.namespace || alertNs };
+  }
+
+  private indexAlert(compiled: CompiledAlert): void {
+    for (const source of compiled.alert.spec.eventSources) {
+      const slot = this.slotOf(compiled, source);
+      if (slot.all) {
+        let set = this.allNamespaceIndex.get(source.kind);
+        if (!set) this.allNamespaceIndex.set(source.kind, (set = new Set()));
+        set.add(compiled);
+        this.allNamespaceSorted.delete(source.kind);
+        continue;
+      }
+      let byNs = this.index.get(source.kind);
+      if (!byNs) this.index.set(source.kind, (byNs = new Map()));
+      let set = byNs.get(slot.ns);
+      if (!set) byNs.set(slot.ns, (set = new Set()));
+      set.add(compiled);
+    }
   }
 
   upsert(obj: StoredObject): void {
@@ -197,14 +240,7 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
     const compiled = reuse ? { alert, inclusion: old.inclusion, exclusion: old.exclusion } : compileAlert(alert, this.patterns);
     if (!old || compiled.inclusion !== old.inclusion) this.reportInvalid(compiled);
     this.alertsByKey.set(key, compiled);
-    for (const source of alert.spec.eventSources) {
-      const ns = source.namespace || alert.metadata.namespace;
-      let byNs = this.index.get(source.kind);
-      if (!byNs) this.index.set(source.kind, (byNs = new Map()));
-      let set = byNs.get(ns);
-      if (!set) byNs.set(ns, (set = new Set()));
-      set.add(compiled);
-    }
+    this.indexAlert(compiled);
   }
 
   private releasePatterns(c: CompiledAlert): void {
@@ -219,7 +255,15 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
 
   private unindex(c: CompiledAlert): void {
     for (const source of c.alert.spec.eventSources) {
-      const ns = source.namespace || c.alert.metadata.namespace;
+      const slot = this.slotOf(c, source);
+      if (slot.all) {
+        const set = this.allNamespaceIndex.get(source.kind);
+        set?.delete(c);
+        if (set?.size === 0) this.allNamespaceIndex.delete(source.kind);
+        this.allNamespaceSorted.delete(source.kind);
+        continue;
+      }
+      const ns = slot.ns;
       const byNs = this.index.get(source.kind);
       const set = byNs?.get(ns);
       if (!set) continue;
@@ -232,10 +276,20 @@ export class ResourceStore extends EventEmitter<{ change: [StoreChange]; ready: 
   /** Alerts with at least one source for the event's kind and namespace, in namespace/name order (Flux lists alerts sorted). */
   alertsFor(ref: { kind: string; namespace: string }): CompiledAlert[] {
     const set = this.index.get(ref.kind)?.get(ref.namespace);
-    if (!set || set.size === 0) return [];
-    const list = [...set];
+    const wide = this.allNamespaceIndex.get(ref.kind);
+    if ((!set || set.size === 0) && !wide) return [];
+    let list: CompiledAlert[];
+    if (!wide) list = [...set!];
+    else if (!set || set.size === 0) return this.sortedAllNamespace(ref.kind, wide).slice();
+    else list = [...new Set([...set, ...wide])];
     if (list.length > 1) list.sort(compareAlerts);
     return list;
+  }
+
+  private sortedAllNamespace(kind: string, set: Set<CompiledAlert>): CompiledAlert[] {
+    let sorted = this.allNamespaceSorted.get(kind);
+    if (!sorted) this.allNamespaceSorted.set(kind, (sorted = [...set].sort(compareAlerts)));
+    return sorted;
   }
 
   alerts(): CompiledAlert[] {

@@ -4,6 +4,7 @@ import type { EventSource } from '../api/alert.js';
 import type { CompiledAlert, CompiledPattern, LabelLookup } from '../resources/store.js';
 import type { EventReason } from '../resources/recorder.js';
 import { findPattern, MATCH_BUDGET_MS, MAX_BACKLOG } from './pattern-worker.js';
+import { ALL_NAMESPACES, AllNamespacePolicy } from './all-namespaces.js';
 
 export interface MatchWarning {
   reason: EventReason;
@@ -31,10 +32,20 @@ function validLabelValue(value: string): boolean {
 }
 
 /** Static part of §7.4: namespace, kind, severity, name. */
-export function sourceMatchesStatically(event: FluxEvent, source: EventSource, alertNamespace: string, eventSeverity: string): string | undefined {
+export function sourceMatchesStatically(
+  event: FluxEvent,
+  source: EventSource,
+  alertNamespace: string,
+  eventSeverity: string,
+  policy: AllNamespacePolicy = AllNamespacePolicy.none,
+): string | undefined {
   const ref = event.involvedObject;
   const ns = source.namespace || alertNamespace;
-  if (ref.namespace !== ns) return `namespace ${ref.namespace} is not ${ns}`;
+  const wildcard = ns === ALL_NAMESPACES && policy.allows(alertNamespace);
+  if (!wildcard && ref.namespace !== ns) {
+    const refused = ns === ALL_NAMESPACES ? policy.refusal(alertNamespace) : undefined;
+    return refused ? `${refused}; namespace ${ref.namespace} is not *` : `namespace ${ref.namespace} is not ${ns}`;
+  }
   if (ref.kind !== source.kind) return `kind ${ref.kind} is not ${source.kind}`;
   if (event.severity !== eventSeverity && eventSeverity !== 'info') return `severity ${event.severity} does not pass eventSeverity ${eventSeverity}`;
   if (source.name !== '*' && source.name !== ref.name) return `name ${ref.name} is not ${source.name}`;
@@ -46,6 +57,7 @@ export async function explainAlert(
   compiled: CompiledAlert,
   labels: LabelLookup,
   warnings: MatchWarning[] = [],
+  policy: AllNamespacePolicy = AllNamespacePolicy.none,
 ): Promise<MatchVerdict> {
   const { alert } = compiled;
   if (alert.spec.suspend === true) return { matched: false, rule: 'the Alert is suspended' };
@@ -53,7 +65,7 @@ export async function explainAlert(
   let matchedSource: EventSource | undefined;
   const reasons: string[] = [];
   for (const source of alert.spec.eventSources) {
-    const why = sourceMatchesStatically(event, source, alert.metadata.namespace, severity);
+    const why = sourceMatchesStatically(event, source, alert.metadata.namespace, severity, policy);
     if (why) {
       reasons.push(`eventSources[${source.kind}/${source.name}]: ${why}`);
       continue;
@@ -135,12 +147,16 @@ export async function selectAlerts(
   event: FluxEvent,
   candidates: CompiledAlert[],
   labels: LabelLookup,
+  policy: AllNamespacePolicy = AllNamespacePolicy.none,
+  /** Called with every candidate's verdict (the live trace records them). */
+  onVerdict?: (alert: CompiledAlert, verdict: MatchVerdict) => void,
 ): Promise<{ matched: CompiledAlert[]; warnings: Array<MatchWarning & { alert: CompiledAlert }> }> {
   const matched: CompiledAlert[] = [];
   const warnings: Array<MatchWarning & { alert: CompiledAlert }> = [];
   for (const c of candidates) {
     const w: MatchWarning[] = [];
-    const verdict = await explainAlert(event, c, labels, w);
+    const verdict = await explainAlert(event, c, labels, w, policy);
+    onVerdict?.(c, verdict);
     for (const x of w) warnings.push({ ...x, alert: c });
     if (verdict.matched) matched.push(c);
   }

@@ -32,6 +32,8 @@ export interface EventServerOptions {
   exportHttpPathMetrics?: boolean;
   /** While false (shutting down) new events get 503 so the emitter retries elsewhere. */
   accepting?: () => boolean;
+  /** Told about each event discarded as a duplicate (the live trace). */
+  onDuplicate?: (event: FluxEvent) => void;
 }
 
 declare module 'fastify' {
@@ -152,6 +154,7 @@ export function createEventServer(opts: EventServerOptions): FastifyInstance {
       reply.header('x-ratelimit-limit', '1').header('x-ratelimit-remaining', '0').header('x-ratelimit-reset', reset);
       if (!decision.allowed) {
         eventsTotal.inc({ outcome: 'duplicate' });
+        opts.onDuplicate?.(event);
         log.debug({ eventInvolvedObject: event.involvedObject }, 'Discarding event, rate limiting duplicate events');
         return text(reply.header('retry-after', reset), 429, 'Too Many Requests\n');
       }

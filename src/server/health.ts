@@ -1,5 +1,5 @@
 // The small HTTP servers beside the event server: /healthz and /readyz (probes) and /metrics (Prometheus).
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { registry } from '../metrics.js';
 
@@ -7,6 +7,8 @@ export interface ProbeRoutes {
   healthz?: () => boolean;
   readyz?: () => boolean;
   metrics?: boolean;
+  /** More routes (the live trace); returns true when it answered. */
+  extra?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** One server can carry several route sets when two flags name the same address. */
@@ -30,6 +32,7 @@ export function createAuxServer(routes: ProbeRoutes): Server {
       );
       return;
     }
+    if (routes.extra?.(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   });
 }

@@ -1,0 +1,229 @@
+// The live trace (issue 13 item 5): the last N events and what happened to each, in a fixed-size ring of compact
+// records. Memory is bounded by N × (record size), and each record is bounded: message excerpts, verdict lists,
+// deliveries and attempts all have caps. Only what the worker already masked is stored; never Secret values.
+import { describeObject, type FluxEvent } from '../api/event.js';
+import type { CompiledAlert } from '../resources/store.js';
+import type { MatchVerdict } from '../routing/match.js';
+import type { DeliveryHandler, DeliveryOutcome } from '../delivery/outbox.js';
+
+export const DEFAULT_TRACE_EVENTS = 1000;
+export const MAX_MESSAGE_CHARS = 240;
+export const MAX_TEXT_CHARS = 400;
+export const MAX_ALERTS_PER_EVENT = 50;
+export const MAX_DELIVERIES_PER_EVENT = 50;
+export const MAX_ATTEMPTS_PER_DELIVERY = 10;
+
+export interface TraceAttempt {
+  at: string;
+  attempt: number;
+  /** delivered, retry, failed or dropped: the worker's answer for this attempt. */
+  result: DeliveryOutcome['result'];
+  /** The (masked) error or drop reason. */
+  error?: string;
+  delayMs?: number;
+}
+
+export interface TraceDelivery {
+  id: string;
+  alert: string;
+  provider: string;
+  type: string;
+  state: 'queued' | 'retrying' | 'delivered' | 'failed' | 'dropped';
+  attempts: TraceAttempt[];
+  /** Attempts left out of `attempts` (the first and the latest are kept). */
+  attemptsOmitted?: number;
+}
+
+export interface TraceAlert {
+  alert: string;
+  provider?: string;
+  matched: boolean;
+  /** For a match: the source that matched; otherwise the first rule that excluded the event. */
+  rule?: string;
+  /** What happened after the match when it was not a delivery (skipped, dropped by a gate, failed to prepare). */
+  outcome?: string;
+}
+
+export interface TraceRecord {
+  seq: number;
+  at: string;
+  object: string;
+  severity: string;
+  reason: string;
+  message: string;
+  dedup: 'passed' | 'duplicate';
+  /** A summary when no Alert was even a candidate, or the event was refused. */
+  note?: string;
+  alerts: TraceAlert[];
+  alertsOmitted?: number;
+  deliveries: TraceDelivery[];
+  deliveriesOmitted?: number;
+}
+
+export interface TraceFilter {
+  object?: string;
+  alert?: string;
+  provider?: string;
+  /** Only records with a larger sequence number (for following). */
+  since?: number;
+  limit?: number;
+}
+
+export function excerpt(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** What the dispatcher reports about one event while it handles it. */
+export interface EventTrace {
+  verdict(alert: CompiledAlert, verdict: MatchVerdict): void;
+  outcome(alert: CompiledAlert, text: string): void;
+  delivery(id: string, alert: CompiledAlert, provider: { namespace: string; name: string; type: string }): void;
+  note(text: string): void;
+}
+
+const alertName = (c: CompiledAlert) => `${c.alert.metadata.namespace}/${c.alert.metadata.name}`;
+
+export class TraceBuffer {
+  private readonly ring: (TraceRecord | undefined)[];
+  private next = 0;
+  private seq = 0;
+  private readonly deliveries = new Map<string, TraceDelivery>();
+
+  constructor(readonly capacity = DEFAULT_TRACE_EVENTS) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`trace capacity must be a positive integer, got ${capacity}`);
+    this.ring = new Array(capacity);
+  }
+
+  /** Records kept now (≤ capacity). */
+  get size(): number {
+    return Math.min(this.seq, this.capacity);
+  }
+
+  /** Deliveries whose attempts can still be recorded (they belong to kept records). */
+  get trackedDeliveries(): number {
+    return this.deliveries.size;
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  private push(event: FluxEvent, dedup: TraceRecord['dedup']): TraceRecord {
+    const old = this.ring[this.next];
+    if (old) for (const d of old.deliveries) this.deliveries.delete(d.id);
+    const record: TraceRecord = {
+      seq: ++this.seq,
+      at: new Date().toISOString(),
+      object: describeObject(event.involvedObject),
+      severity: event.severity,
+      reason: excerpt(event.reason, 120),
+      message: excerpt(event.message, MAX_MESSAGE_CHARS),
+      dedup,
+      alerts: [],
+      deliveries: [],
+    };
+    this.ring[this.next] = record;
+    this.next = (this.next + 1) % this.capacity;
+    return record;
+  }
+
+  /** An event answered 429 (rate limited as a duplicate): no Alert was consulted. */
+  duplicate(event: FluxEvent): void {
+    const r = this.push(event, 'duplicate');
+    r.note = 'duplicate within --rate-limit-interval: discarded before Alert matching (answered 429)';
+  }
+
+  /** An event that passed deduplication and is being dispatched. */
+  begin(event: FluxEvent): EventTrace {
+    const r = this.push(event, 'passed');
+    const entry = (c: CompiledAlert): TraceAlert | undefined => {
+      const name = alertName(c);
+      let e = r.alerts.find((a) => a.alert === name);
+      if (e) return e;
+      if (r.alerts.length >= MAX_ALERTS_PER_EVENT) {
+        r.alertsOmitted = (r.alertsOmitted ?? 0) + 1;
+        return undefined;
+      }
+      e = { alert: name, provider: `${c.alert.metadata.namespace}/${c.alert.spec.providerRef.name}`, matched: false };
+      r.alerts.push(e);
+      return e;
+    };
+    return {
+      verdict: (c, v) => {
+        const e = entry(c);
+        if (!e) return;
+        e.matched = v.matched;
+        e.rule = excerpt(v.matched ? `source ${v.source.kind}/${v.source.namespace ?? c.alert.metadata.namespace}/${v.source.name}` : v.rule, MAX_TEXT_CHARS);
+      },
+      outcome: (c, text) => {
+        const e = entry(c);
+        if (e) e.outcome = excerpt(text, MAX_TEXT_CHARS);
+      },
+      delivery: (id, c, p) => {
+        if (r.deliveries.length >= MAX_DELIVERIES_PER_EVENT) {
+          r.deliveriesOmitted = (r.deliveriesOmitted ?? 0) + 1;
+          return;
+        }
+        const d: TraceDelivery = { id, alert: alertName(c), provider: `${p.namespace}/${p.name}`, type: p.type, state: 'queued', attempts: [] };
+        r.deliveries.push(d);
+        this.deliveries.set(id, d);
+      },
+      note: (text) => {
+        r.note = excerpt(text, MAX_TEXT_CHARS);
+      },
+    };
+  }
+
+  /** One worker answer for a delivery (called after each attempt). */
+  attempt(id: string, attempt: number, outcome: DeliveryOutcome): void {
+    const d = this.deliveries.get(id);
+    if (!d) return;
+    const a: TraceAttempt = { at: new Date().toISOString(), attempt, result: outcome.result };
+    if (outcome.result === 'retry' || outcome.result === 'failed') a.error = excerpt(outcome.error, MAX_TEXT_CHARS);
+    if (outcome.result === 'dropped') a.error = excerpt(outcome.reason, MAX_TEXT_CHARS);
+    if (outcome.result === 'retry') a.delayMs = outcome.delayMs;
+    if (d.attempts.length >= MAX_ATTEMPTS_PER_DELIVERY) {
+      // Keep the first attempt and the latest ones.
+      d.attempts.splice(1, 1);
+      d.attemptsOmitted = (d.attemptsOmitted ?? 0) + 1;
+    }
+    d.attempts.push(a);
+    d.state = outcome.result === 'retry' ? 'retrying' : outcome.result;
+    if (d.state !== 'retrying') this.deliveries.delete(id);
+  }
+
+  /** Newest first. Filters are case-insensitive substrings of `Kind/ns/name`, `ns/alert` and `ns/provider` or type. */
+  query(filter: TraceFilter = {}): TraceRecord[] {
+    const out: TraceRecord[] = [];
+    const lc = (s?: string) => (s ? s.toLowerCase() : undefined);
+    const object = lc(filter.object), alert = lc(filter.alert), provider = lc(filter.provider);
+    const limit = filter.limit ?? this.capacity;
+    for (let i = 1; i <= this.capacity && out.length < limit; i++) {
+      const r = this.ring[(this.next - i + this.capacity) % this.capacity];
+      if (!r) break;
+      if (filter.since !== undefined && r.seq <= filter.since) break;
+      if (object && !r.object.toLowerCase().includes(object)) continue;
+      if (alert && !r.alerts.some((a) => a.alert.toLowerCase().includes(alert)) && !r.deliveries.some((d) => d.alert.toLowerCase().includes(alert))) continue;
+      if (provider && !r.deliveries.some((d) => d.provider.toLowerCase().includes(provider) || d.type.toLowerCase() === provider)
+        && !r.alerts.some((a) => a.provider?.toLowerCase().includes(provider))) continue;
+      out.push(r);
+    }
+    return out;
+  }
+}
+
+/** Wraps the worker so each attempt's answer lands in the trace, without touching the worker itself. */
+export function traceDeliveries(handler: DeliveryHandler, trace: TraceBuffer): DeliveryHandler {
+  return async (d, signal) => {
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await handler(d, signal);
+    } catch (err) {
+      // The message of an unexpected throw is not masked by the worker: keep it out of the trace.
+      trace.attempt(d.id, d.attempts ?? 0, { result: 'failed', error: 'delivery handler failed (see the log)' });
+      throw err;
+    }
+    trace.attempt(d.id, d.attempts ?? 0, outcome);
+    return outcome;
+  };
+}
