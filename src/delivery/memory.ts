@@ -1,6 +1,8 @@
 // The in-memory outbox: one queue per provider with its own concurrency, so a slow or failing provider delays only itself.
 import type { Logger } from '../logger.js';
+import { LaneQueue } from './lane-queue.js';
 import type { Delivery, DeliveryHandler, Outbox } from './outbox.js';
+import { RetryTimers } from './retry-timers.js';
 
 export interface MemoryOutboxOptions {
   /** Deliveries in flight at once for one provider. */
@@ -11,7 +13,8 @@ export interface MemoryOutboxOptions {
 }
 
 interface Lane {
-  queue: Delivery[];
+  /** O(1) push/shift, where Array.shift copied the whole backlog (lane-queue.ts). */
+  queue: LaneQueue<Delivery>;
   running: number;
 }
 
@@ -20,7 +23,8 @@ export class OutboxFullError extends Error {}
 export class MemoryOutbox implements Outbox {
   readonly kind = 'memory' as const;
   private readonly lanes = new Map<string, Lane>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** One timer wheel for every waiting retry instead of a setTimeout each (retry-timers.ts). */
+  private readonly retries = new RetryTimers<Delivery>((d) => this.push(d));
   private readonly inflight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private handler?: DeliveryHandler;
@@ -59,7 +63,7 @@ export class MemoryOutbox implements Outbox {
   private push(d: Delivery): void {
     const key = this.laneKey(d);
     let lane = this.lanes.get(key);
-    if (!lane) this.lanes.set(key, (lane = { queue: [], running: 0 }));
+    if (!lane) this.lanes.set(key, (lane = { queue: new LaneQueue(), running: 0 }));
     lane.queue.push(d);
     this.pump(key);
   }
@@ -90,11 +94,7 @@ export class MemoryOutbox implements Outbox {
       outcome = { result: 'failed' as const, error: (err as Error).message };
     }
     if (outcome.result === 'retry' && !this.abort.signal.aborted) {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        this.push(d);
-      }, outcome.delayMs);
-      this.timers.add(t);
+      this.retries.schedule(d, outcome.delayMs);
       return;
     }
     this.pending--;
@@ -106,7 +106,7 @@ export class MemoryOutbox implements Outbox {
     const timer = new Promise((r) => setTimeout(r, graceMs).unref());
     await Promise.race([settled, timer]);
     this.abort.abort(new Error('shutting down'));
-    for (const t of this.timers) clearTimeout(t);
+    this.retries.clear();
     const lost = this.pending - this.inflight.size;
     if (this.pending > 0) this.opts.log.warn({ pending: this.pending, waiting: lost }, 'memory outbox closed with deliveries not sent (use --outbox jetstream to keep them across restarts)');
     await Promise.allSettled([...this.inflight]);
