@@ -18,7 +18,8 @@ const recorder: AlertEventRecorder = { warning() {} };
 
 async function value(metric: typeof deliveryLatency | typeof notificationsTotal, name: string, labels: Record<string, string>): Promise<number> {
   const m = await metric.get();
-  const v = m.values.find((x) => (x.metricName ?? metric.name) === name && Object.entries(labels).every(([k, l]) => x.labels[k] === l));
+  const values = m.values as Array<{ value: number; metricName?: string; labels: Record<string, string | number | undefined> }>;
+  const v = values.find((x) => (x.metricName ?? m.name) === name && Object.entries(labels).every(([k, l]) => x.labels[k] === l));
   return v?.value ?? 0;
 }
 
@@ -76,7 +77,7 @@ spec:
     expect(observed).toBeGreaterThanOrEqual(0.3);
     expect(observed).toBeLessThan(5);
     // Only the 'generic' label carries it.
-    expect((await deliveryLatency.get()).values.filter((x) => x.metricName === 'herald_delivery_latency_seconds_count').map((x) => x.labels)).toEqual([{ type: 'generic' }]);
+    expect(((await deliveryLatency.get()).values as Array<{ metricName?: string; labels: object }>).filter((x) => x.metricName === 'herald_delivery_latency_seconds_count').map((x) => x.labels)).toEqual([{ type: 'generic' }]);
     expect(await value(notificationsTotal, 'herald_notifications_total', { type: 'generic', result: 'delivered' })).toBeGreaterThanOrEqual(1);
 
     const failing = setup('/bad');
