@@ -4,36 +4,22 @@
 // CPU per delivered notification, RSS) and a fixed 1,000 events/s phase (end-to-end latency at the webhook).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { machine, root, startChild, stopChild, writeSection } from './lib.mjs';
+import { cpuSeconds, freePort, machine, root, startChild, stopChild, webhookManifests, writeSection } from './lib.mjs';
 
 const AM_BIN = process.env.BENCH_ALERTMANAGER ?? '/usr/bin/prometheus-alertmanager';
 const duration = Number(process.env.BENCH_DURATION ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const fixedRate = Number(process.env.BENCH_RATE ?? 1000);
-const CLK_TCK = 100;
-
-/** User+system CPU seconds of a process, from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
+/** Extra `herald serve` flags, e.g. BENCH_HERALD_ARGS='--delivery-concurrency 64' (default: none, the defaults). */
+const heraldArgs = (process.env.BENCH_HERALD_ARGS ?? '').split(' ').filter(Boolean);
 
 function rssBytes(pid) {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
-}
-
-async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function waitFor(check, what, timeoutMs = 20_000) {
@@ -69,21 +55,10 @@ function alertmanagerBody() {
 }
 
 async function startHerald(dir, webhook) {
-  writeFileSync(path.join(dir, 'herald.yaml'), `apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Provider
-metadata: { name: hook, namespace: bench }
-spec: { type: generic, address: "${webhook}/hook" }
----
-apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Alert
-metadata: { name: all, namespace: bench }
-spec:
-  providerRef: { name: hook }
-  eventSources: [{ kind: Kustomization, name: '*' }]
-`);
+  writeFileSync(path.join(dir, 'herald.yaml'), webhookManifests('bench', `${webhook}/hook`));
   const [events, metrics, health] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--max-semi-space-size=4', 'dist/cli.js', 'serve', '--config-dir', dir, '--log-level', 'error',
-    '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`], { cwd: root, stdio: 'ignore' });
+    '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, ...heraldArgs], { cwd: root, stdio: 'ignore' });
   const url = `http://127.0.0.1:${events}`;
   // A malformed body is answered 400 without touching any Alert: the server is up.
   await waitFor(async () => (await fetch(`${url}/`, { method: 'POST', body: '{' })).status === 400, 'herald');
@@ -195,7 +170,7 @@ async function main() {
     lines.push(`- Herald p99 end-to-end at ${fixedRate} events/s: **${hp99} ms** (target ≤ 20 ms: ${hp99 <= 20 ? 'met' : 'not met'}).`);
     const md = `## Herald vs Alertmanager: HTTP in, webhook out (issue 15)
 
-Machine: ${machine()}${haveAm ? `; Alertmanager ${amVersion()}` : ''}. Command: \`npm run build && node bench/alertmanager.mjs\` (also \`npm run bench -- alertmanager\`). One warm-up phase each, then ${rounds} alternating rounds; per round and system a saturating phase (${duration} s, ${connections} autocannon connections in the bench process) and a fixed-rate phase (${duration} s at ${fixedRate} events/s, 10 connections). The webhook runs in its own process and timestamps arrivals; each event/alert carries its send time, so latency is load generator → webhook. Herald: one Alert, one generic Provider, \`--log-level error\`, \`--max-semi-space-size=4\`, memory outbox. Alertmanager: one webhook receiver, \`group_by: ['...']\`, \`group_wait: 0s\`, no cluster. Delivered/s = webhook notifications ÷ time from the start of the load to the last arrival. CPU from /proc/<pid>/stat (user + system) ÷ notifications delivered in the phase. Medians over rounds. 1-minute load average per round: ${load.join(' → ')} (the machine is shared: other work ran during the benchmark, and it hits both systems alike only on average).
+Machine: ${machine()}${haveAm ? `; Alertmanager ${amVersion()}` : ''}. Command: \`npm run build && node bench/alertmanager.mjs\` (also \`npm run bench -- alertmanager\`). One warm-up phase each, then ${rounds} alternating rounds; per round and system a saturating phase (${duration} s, ${connections} autocannon connections in the bench process) and a fixed-rate phase (${duration} s at ${fixedRate} events/s, 10 connections). The webhook runs in its own process and timestamps arrivals; each event/alert carries its send time, so latency is load generator → webhook. Herald: one Alert, one generic Provider, \`--log-level error\`, \`--max-semi-space-size=4\`, memory outbox, ${heraldArgs.length ? `\`${heraldArgs.join(' ')}\`` : 'default `--delivery-concurrency`'}. Alertmanager: one webhook receiver, \`group_by: ['...']\`, \`group_wait: 0s\`, no cluster. Delivered/s = webhook notifications ÷ time from the start of the load to the last arrival. CPU from /proc/<pid>/stat (user + system) ÷ notifications delivered in the phase. Medians over rounds. 1-minute load average per round: ${load.join(' → ')} (the machine is shared: other work ran during the benchmark, and it hits both systems alike only on average).
 
 | system | delivered/s (median) | per round | CPU ms per notification | webhook CPU ms per notification | p50 / p99 ms, saturated | p50 / p99 ms at ${fixedRate}/s | CPU ms per notification at ${fixedRate}/s | RSS after load | delivered of accepted (saturated) |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
