@@ -1,13 +1,13 @@
 // A/B of the delivery path: this build against another checkout's build (BENCH_BASELINE_ROOT, built), in one run.
 // Each Herald posts every event to the same local webhook; rounds alternate between the two builds so that load
 // from elsewhere on the machine hits both alike. Reports delivered/s and Herald CPU per delivered notification.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
-import { benchEvent, machine, root, writeSection } from './lib.mjs';
+import { benchEvent, cpuSeconds, freePort, machine, root, webhookManifests, writeSection } from './lib.mjs';
 
 const baseline = process.env.BENCH_BASELINE_ROOT;
 if (!baseline) {
@@ -17,21 +17,6 @@ if (!baseline) {
 const duration = Number(process.env.BENCH_DURATION ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const CLK_TCK = 100;
-
-/** User+system CPU seconds of a process, from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-async function freePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** Starts `herald serve` from a checkout's dist/ and resolves once its event server answers. */
 async function startHerald(dir, configDir) {
@@ -54,18 +39,7 @@ async function main() {
   const sink = createServer((req, res) => { req.resume(); req.on('end', () => { received++; res.writeHead(200).end(); }); });
   await new Promise((r) => sink.listen(0, '127.0.0.1', r));
   const dir = mkdtempSync(path.join(tmpdir(), 'herald-compare-'));
-  writeFileSync(path.join(dir, 'herald.yaml'), `apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Provider
-metadata: { name: hook, namespace: bench }
-spec: { type: generic, address: "http://127.0.0.1:${sink.address().port}/hook" }
----
-apiVersion: notification.toolkit.fluxcd.io/v1beta3
-kind: Alert
-metadata: { name: all, namespace: bench }
-spec:
-  providerRef: { name: hook }
-  eventSources: [{ kind: Kustomization, name: '*' }]
-`);
+  writeFileSync(path.join(dir, 'herald.yaml'), webhookManifests('bench', `http://127.0.0.1:${sink.address().port}/hook`));
   const builds = { current: root, baseline: path.resolve(baseline) };
   const procs = {};
   for (const [name, d] of Object.entries(builds)) {

@@ -1,5 +1,6 @@
 // Shared bench plumbing: child processes that announce their address, autocannon runs, RESULTS.md sections.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,4 +89,35 @@ export function benchEvent(namespace) {
     metadata: { 'kustomize.toolkit.fluxcd.io/revision': 'main@sha1:[<id>]' },
     reportingController: 'kustomize-controller', reportingInstance: 'kustomize-controller-6b8d9f7c5-tq2wz',
   });
+}
+
+/** User+system CPU seconds a process has used so far, from /proc/<pid>/stat (Linux; clock ticks of 1/100 s). */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A loopback port free right now. */
+export async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** One generic Provider posting to `address` and one Alert sending it every Kustomization event in `namespace`. */
+export function webhookManifests(namespace, address) {
+  return `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: { name: hook, namespace: ${namespace} }
+spec: { type: generic, address: "${address}" }
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata: { name: all, namespace: ${namespace} }
+spec:
+  providerRef: { name: hook }
+  eventSources: [{ kind: Kustomization, name: '*' }]
+`;
 }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { root } from './lib.mjs';
 
-const all = { core: 'bench/core.mjs', nats: 'bench/nats.mjs', outbox: 'bench/outbox.mjs', soak: 'bench/soak.mjs', compare: 'bench/compare.mjs' };
+const all = { core: 'bench/core.mjs', nats: 'bench/nats.mjs', outbox: 'bench/outbox.mjs', soak: 'bench/soak.mjs', alertmanager: 'bench/alertmanager.mjs', compare: 'bench/compare.mjs' };
 // `compare` needs a second build (BENCH_BASELINE_ROOT), so it runs only when named.
 const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all).filter((n) => n !== 'compare');
 let failed = 0;

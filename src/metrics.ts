@@ -35,6 +35,13 @@ export const notificationDuration = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
 });
 
+export const deliveryLatency = new client.Histogram({
+  name: 'herald_delivery_latency_seconds',
+  help: 'End-to-end latency of delivered notifications: from acceptance of the event to the provider\'s answer, by provider type.',
+  labelNames: ['type'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+});
+
 export const deliveryRetriesTotal = new client.Counter({
   name: 'herald_delivery_retries_total',
   help: 'Attempts that failed with a retryable error and were scheduled again, by provider type.',

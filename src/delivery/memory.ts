@@ -4,7 +4,9 @@
 import type { Logger } from '../logger.js';
 import type { Notification } from '../providers/types.js';
 import { outboxPendingBytes, outboxPendingDeliveries, outboxRefusedTotal } from '../metrics.js';
+import { LaneQueue } from './lane-queue.js';
 import type { Delivery, DeliveryHandler, Outbox } from './outbox.js';
+import { RetryTimers } from './retry-timers.js';
 
 export interface OutboxLimits {
   /** Deliveries (waiting, in flight or waiting for a retry) held for all providers. */
@@ -38,7 +40,8 @@ export interface MemoryOutboxOptions {
 }
 
 interface Lane {
-  queue: Delivery[];
+  /** O(1) push/shift, where Array.shift copied the whole backlog (lane-queue.ts). */
+  queue: LaneQueue<Delivery>;
   running: number;
 }
 
@@ -77,7 +80,8 @@ export function notificationBytes(n: Notification): number {
 export class MemoryOutbox implements Outbox {
   readonly kind = 'memory' as const;
   private readonly lanes = new Map<string, Lane>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** One timer wheel for every waiting retry instead of a setTimeout each (retry-timers.ts). */
+  private readonly retries = new RetryTimers<Delivery>((d) => this.push(d));
   private readonly inflight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private handler?: DeliveryHandler;
@@ -192,7 +196,7 @@ export class MemoryOutbox implements Outbox {
   private push(d: Delivery): void {
     const key = this.laneKey(d);
     let lane = this.lanes.get(key);
-    if (!lane) this.lanes.set(key, (lane = { queue: [], running: 0 }));
+    if (!lane) this.lanes.set(key, (lane = { queue: new LaneQueue(), running: 0 }));
     lane.queue.push(d);
     this.pump(key);
   }
@@ -223,11 +227,7 @@ export class MemoryOutbox implements Outbox {
       outcome = { result: 'failed' as const, error: (err as Error).message };
     }
     if (outcome.result === 'retry' && !this.abort.signal.aborted) {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        this.push(d);
-      }, outcome.delayMs);
-      this.timers.add(t);
+      this.retries.schedule(d, outcome.delayMs);
       return;
     }
     this.release(d);
@@ -254,8 +254,7 @@ export class MemoryOutbox implements Outbox {
       this.onDrained = undefined;
       const dropped = this.pending;
       this.abort.abort(new Error('shutting down'));
-      for (const t of this.timers) clearTimeout(t);
-      this.timers.clear();
+      this.retries.clear();
       if (dropped > 0) {
         this.opts.log.error({ dropped, inFlight: this.inflight.size, waiting: dropped - this.inflight.size }, `memory outbox closed: ${dropped} deliveries dropped, not sent within the grace period (use --outbox jetstream to keep them across restarts)`);
       } else {

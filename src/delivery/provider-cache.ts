@@ -17,6 +17,8 @@ export interface ResolvedProvider {
 
 interface Entry {
   provider: Provider;
+  /** The Secret names the Provider refers to, and the Secret objects the value was built from. */
+  refs: string[];
   secrets: (Secret | undefined)[];
   value?: ResolvedProvider;
   error?: ConfigError;
@@ -37,14 +39,16 @@ export class ProviderCache {
   /** The parsed config for this Provider object, or a ConfigError with Flux's wording. */
   resolve(provider: Provider): ResolvedProvider {
     const key = `${provider.metadata.namespace}/${provider.metadata.name}`;
-    const secrets = secretRefs(provider).map((n) => this.store.secret(provider.metadata.namespace, n));
     const cached = this.entries.get(key);
-    if (cached && cached.provider === provider && cached.secrets.length === secrets.length && cached.secrets.every((s, i) => s === secrets[i])) {
+    // The hit path (every delivery) compares identities in place: no arrays built per call.
+    if (cached && cached.provider === provider && this.sameSecrets(cached)) {
       if (cached.error) throw cached.error;
       return cached.value!;
     }
     if (cached) this.release(key, cached);
-    const entry: Entry = { provider, secrets };
+    const refs = secretRefs(provider);
+    const secrets = refs.map((n) => this.store.secret(provider.metadata.namespace, n));
+    const entry: Entry = { provider, refs, secrets };
     try {
       entry.value = this.build(provider);
     } catch (err) {
@@ -53,6 +57,12 @@ export class ProviderCache {
     this.entries.set(key, entry);
     if (entry.error) throw entry.error;
     return entry.value!;
+  }
+
+  private sameSecrets(e: Entry): boolean {
+    const ns = e.provider.metadata.namespace;
+    for (let i = 0; i < e.refs.length; i++) if (this.store.secret(ns, e.refs[i]!) !== e.secrets[i]) return false;
+    return true;
   }
 
   private build(provider: Provider): ResolvedProvider {
@@ -90,7 +100,7 @@ export class ProviderCache {
     }
     if (change.kind !== 'Secret') return;
     for (const [key, e] of this.entries) {
-      if (e.provider.metadata.namespace === change.namespace && secretRefs(e.provider).includes(change.name)) this.release(key, e);
+      if (e.provider.metadata.namespace === change.namespace && e.refs.includes(change.name)) this.release(key, e);
     }
   }
 

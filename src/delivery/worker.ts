@@ -1,12 +1,13 @@
 // The delivery worker: one attempt per call with a deadline, the retry decision, metrics, logs and Events on failure.
 import { describeObject } from '../api/event.js';
-import { providerTimeoutMs } from '../api/provider.js';
+import { providerTimeoutMs, type Provider } from '../api/provider.js';
 import { excerpt, MAX_LOGGED_ERROR, type Logger } from '../logger.js';
 import type { AlertEventRecorder } from '../resources/recorder.js';
 import type { ResourceStore } from '../resources/store.js';
 import { maskError } from '../providers/masking.js';
 import { ConfigError, DeliveryError } from '../providers/types.js';
-import { deliveryFailuresTotal, deliveryRetriesTotal, notificationDuration, notificationsTotal } from '../metrics.js';
+import { deliveryFailuresTotal, deliveryLatency, deliveryRetriesTotal, notificationDuration, notificationsTotal } from '../metrics.js';
+import { AttemptDeadlines } from './attempt-deadlines.js';
 import type { Delivery, DeliveryHandler, DeliveryOutcome } from './outbox.js';
 import type { ProviderCache } from './provider-cache.js';
 import type { RetryPolicy } from './retry.js';
@@ -20,34 +21,73 @@ export interface WorkerOptions {
   now?: () => number;
 }
 
+interface TypeMetrics {
+  delivered: { inc(): void };
+  failed: { inc(): void };
+  dropped: { inc(): void };
+  duration: { observe(v: number): void };
+  latency: { observe(v: number): void };
+  retries: { inc(): void };
+}
+
+function typeMetrics(type: string): TypeMetrics {
+  return {
+    delivered: notificationsTotal.labels(type, 'delivered'),
+    failed: notificationsTotal.labels(type, 'failed'),
+    dropped: notificationsTotal.labels(type, 'dropped'),
+    duration: notificationDuration.labels(type),
+    latency: deliveryLatency.labels(type),
+    retries: deliveryRetriesTotal.labels(type),
+  };
+}
+
 export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
   const { store, providers, recorder, policy, log } = opts;
   const now = opts.now ?? Date.now;
 
-  const finish = (d: Delivery, type: string, result: 'delivered' | 'failed' | 'dropped') => {
-    notificationsTotal.inc({ type, result });
-    notificationDuration.observe({ type }, Math.max(0, now() - d.acceptedAt) / 1000);
+  const deadlines = new AttemptDeadlines(now);
+  // prom-client label handles resolved once per provider type, not a label object and lookup per delivery.
+  const byType = new Map<string, TypeMetrics>();
+  const metricsOf = (type: string): TypeMetrics => {
+    let m = byType.get(type);
+    if (!m) byType.set(type, (m = typeMetrics(type)));
+    return m;
+  };
+  // The provider timeout parsed once per Provider object (a changed Provider is a new object).
+  const timeouts = new WeakMap<Provider, number>();
+  const timeoutOf = (p: Provider): number => {
+    let t = timeouts.get(p);
+    if (t === undefined) timeouts.set(p, (t = providerTimeoutMs(p)));
+    return t;
+  };
+
+  const finish = (d: Delivery, m: TypeMetrics, result: 'delivered' | 'failed' | 'dropped', at = now()) => {
+    m[result].inc();
+    m.duration.observe(Math.max(0, at - d.acceptedAt) / 1000);
   };
 
   return async (delivery: Delivery, signal: AbortSignal): Promise<DeliveryOutcome> => {
     const n = delivery.notification;
     const type = n.provider.type;
-    const alertRef = { namespace: n.alert.namespace, name: n.alert.name, uid: n.alert.uid };
-    const logCtx = {
+    const m = metricsOf(type);
+    // Built only when something is logged or recorded: the delivered path allocates neither.
+    const alertRef = () => ({ namespace: n.alert.namespace, name: n.alert.name, uid: n.alert.uid });
+    const logCtx = (extra?: Record<string, unknown>) => ({
       alert: { namespace: n.alert.namespace, name: n.alert.name, providerName: n.provider.name },
       eventInvolvedObject: n.event.involvedObject,
       delivery: delivery.id,
-    };
+      ...extra,
+    });
     const alert = store.alert(n.alert.namespace, n.alert.name);
     const provider = store.provider(n.provider.namespace, n.provider.name);
     if (!alert || !provider) {
       const reason = !alert ? `Alert ${n.alert.namespace}/${n.alert.name} was deleted` : `Provider ${n.provider.namespace}/${n.provider.name} was deleted`;
-      log.info(logCtx, `dropping notification: ${reason}`);
-      finish(delivery, type, 'dropped');
+      log.info(logCtx(), `dropping notification: ${reason}`);
+      finish(delivery, m, 'dropped');
       return { result: 'dropped', reason };
     }
     if (provider.spec.suspend === true) {
-      finish(delivery, type, 'dropped');
+      finish(delivery, m, 'dropped');
       return { result: 'dropped', reason: 'provider suspended' };
     }
 
@@ -57,33 +97,36 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
     } catch (err) {
       const message = excerpt((err as Error).message, MAX_LOGGED_ERROR);
       deliveryFailuresTotal.inc({ type, reason: 'config' });
-      log.error({ ...logCtx, error: message }, 'failed to dispatch notification');
-      recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(n.event.involvedObject)}: ${message}`);
-      finish(delivery, type, 'failed');
+      log.error(logCtx({ error: message }), 'failed to dispatch notification');
+      recorder.warning(alertRef(), 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(n.event.involvedObject)}: ${message}`);
+      finish(delivery, m, 'failed');
       return { result: 'failed', error: message };
     }
 
-    const timeoutMs = providerTimeoutMs(provider);
+    const timeoutMs = timeoutOf(provider);
     const start = now();
     if (delivery.firstAttemptAt === undefined) delivery.firstAttemptAt = start;
     const attempts = (delivery.attempts ?? 0) + 1;
     delivery.attempts = attempts;
     const deadline = policy.attemptDeadline(delivery, timeoutMs, start);
-    const timeout = AbortSignal.timeout(Math.max(0, deadline - start));
-    const attemptSignal = AbortSignal.any([signal, timeout]);
+    const attempt = deadlines.start(signal, deadline);
 
     let error: unknown;
     try {
-      if (attemptSignal.aborted) throw attemptSignal.reason;
-      await resolved.definition.send(n, resolved.config, { signal: attemptSignal, attempt: attempts, log });
-      finish(delivery, type, 'delivered');
-      log.debug({ ...logCtx, attempts }, 'notification delivered');
+      if (attempt.signal.aborted) throw attempt.signal.reason;
+      await resolved.definition.send(n, resolved.config, { signal: attempt.signal, attempt: attempts, log });
+      deadlines.finish(attempt);
+      const answeredAt = now();
+      m.latency.observe(Math.max(0, answeredAt - delivery.acceptedAt) / 1000);
+      finish(delivery, m, 'delivered', answeredAt);
+      if (log.isLevelEnabled('debug')) log.debug(logCtx({ attempts }), 'notification delivered');
       return { result: 'delivered' };
     } catch (err) {
+      deadlines.finish(attempt);
       error = err;
     }
 
-    const timedOut = timeout.aborted && !signal.aborted;
+    const timedOut = attempt.timedOut && !signal.aborted;
     const raw = timedOut ? `context deadline exceeded: ${(error as Error)?.message ?? ''}`.replace(/: $/, '') : (error as Error)?.message ?? String(error);
     // Masked first (a secret cut in half would not be recognised), then bounded for logs, Events and the dead letter.
     const message = excerpt(maskError(raw, resolved.settings), MAX_LOGGED_ERROR);
@@ -95,12 +138,12 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
     const retryable = timedOut || (error instanceof DeliveryError ? error.retryable : !(error instanceof ConfigError));
     const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined;
     const reason = timedOut ? 'timeout' : error instanceof DeliveryError ? error.reason : error instanceof ConfigError ? 'config' : 'transport';
-    deliveryFailuresTotal.inc({ type, reason });
+    deliveryFailuresTotal.labels(type, reason).inc();
     if (retryable) {
       const decision = policy.next(delivery, attempts, retryAfter, timeoutMs, now());
       if (decision.retry) {
-        deliveryRetriesTotal.inc({ type });
-        log.debug({ ...logCtx, attempts, delayMs: decision.delayMs, error: message }, 'notification attempt failed, retrying');
+        m.retries.inc();
+        if (log.isLevelEnabled('debug')) log.debug(logCtx({ attempts, delayMs: decision.delayMs, error: message }), 'notification attempt failed, retrying');
         delivery.lastError = message;
         return { result: 'retry', delayMs: decision.delayMs, error: message };
       }
@@ -109,9 +152,9 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
     return fail(message);
 
     function fail(text: string): DeliveryOutcome {
-      log.error({ ...logCtx, attempts, reason, error: text }, 'failed to send notification');
-      recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to send notification for ${describeObject(n.event.involvedObject)}: ${text}`);
-      finish(delivery, type, 'failed');
+      log.error(logCtx({ attempts, reason, error: text }), 'failed to send notification');
+      recorder.warning(alertRef(), 'NotificationDispatchFailed', `failed to send notification for ${describeObject(n.event.involvedObject)}: ${text}`);
+      finish(delivery, m, 'failed');
       delivery.lastError = text;
       return { result: 'failed', error: text };
     }

@@ -1,7 +1,7 @@
 // Pooled undici dispatchers, one per (proxy, TLS) configuration, resolved once when a provider config is parsed.
 import { createHash } from 'node:crypto';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
-import { EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from 'undici';
 import { goQuote } from '../../go/url.js';
 import { ConfigError, type TlsMaterial } from '../types.js';
 
@@ -81,7 +81,11 @@ export class HttpPool {
     let entry = this.entries.get(key);
     if (!entry) {
       const connect = connectOptions(tls);
-      const dispatcher = proxy ? proxyDispatcher(proxy, tls) : new EnvHttpProxyAgent({ ...AGENT_OPTIONS, connect, requestTls: connect });
+      // Without any proxy variable a plain Agent does the same: EnvHttpProxyAgent would re-read NO_PROXY from the
+      // environment on every request to find it empty.
+      const dispatcher = proxy
+        ? proxyDispatcher(proxy, tls)
+        : env.every((v) => v === '') ? new Agent({ ...AGENT_OPTIONS, connect }) : new EnvHttpProxyAgent({ ...AGENT_OPTIONS, connect, requestTls: connect });
       entry = { dispatcher, holders: 0 };
       this.entries.set(key, entry);
     }
