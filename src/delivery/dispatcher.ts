@@ -14,6 +14,9 @@ import { groupableType, groupWindowOf, type GroupingStage } from './grouping.js'
 import type { ProviderCache } from './provider-cache.js';
 import type { TraceBuffer } from '../trace/buffer.js';
 
+/** Trace note for an event no Alert could match (the record names the object). */
+const NO_CANDIDATE_NOTE = 'no Alert has an event source for this kind in this namespace';
+
 export interface DispatcherOptions {
   store: ResourceStore;
   labels: LabelLookup;
@@ -51,7 +54,7 @@ export class Dispatcher {
     const candidates = store.alertsFor(event.involvedObject);
     const t = this.opts.trace?.begin(event);
     if (candidates.length === 0) {
-      t?.note(`no Alert has an event source for ${event.involvedObject.kind} in namespace ${event.involvedObject.namespace}`);
+      t?.note(NO_CANDIDATE_NOTE);
       if (log.isLevelEnabled('debug')) log.debug({ eventInvolvedObject: event.involvedObject }, 'discarding event, no alerts found for the involved object');
       return { matched: 0, enqueued: 0 };
     }

@@ -111,10 +111,14 @@ export class TraceBuffer {
   private push(event: FluxEvent, dedup: TraceRecord['dedup']): TraceRecord {
     const old = this.ring[this.next];
     if (old) for (const d of old.deliveries) this.deliveries.delete(d.id);
+    const ms = Date.now();
+    const ref = event.involvedObject;
     const record: TraceRecord = {
       seq: ++this.seq,
-      at: new Date().toISOString(),
-      object: describeObject(event.involvedObject),
+      // Recorded for every event on the hot path: format time and object only when the trace is read (enumerable
+      // getters, so JSON and the page see plain strings).
+      get at() { return new Date(ms).toISOString(); },
+      get object() { return describeObject(ref); },
       severity: event.severity,
       reason: excerpt(event.reason, 120),
       message: excerpt(event.message, MAX_MESSAGE_CHARS),
