@@ -18,11 +18,11 @@ const duration = Number(process.env.BENCH_DURATION ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
-/** Starts `herald serve` from a checkout's dist/ and resolves once its event server answers. */
-async function startHerald(dir, configDir) {
+/** Starts `herald serve` from a checkout's dist/; `extra` are flags for that build only (BENCH_CURRENT_ARGS). */
+async function startHerald(dir, configDir, extra = []) {
   const [events, metrics, health] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--max-semi-space-size=4', 'dist/cli.js', 'serve', '--config-dir', configDir, '--log-level', 'error',
-    '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`], { cwd: dir, stdio: 'ignore' });
+    '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, ...extra], { cwd: dir, stdio: 'ignore' });
   const url = `http://127.0.0.1:${events}/`;
   for (let i = 0; i < 100; i++) {
     // A malformed body is answered 400 without touching any Alert: the server is up.
@@ -43,7 +43,7 @@ async function main() {
   const builds = { current: root, baseline: path.resolve(baseline) };
   const procs = {};
   for (const [name, d] of Object.entries(builds)) {
-    procs[name] = await startHerald(d, dir);
+    procs[name] = await startHerald(d, dir, name === 'current' ? (process.env.BENCH_CURRENT_ARGS ?? '').split(' ').filter(Boolean) : []);
   }
   const body = benchEvent('bench');
   const results = { current: [], baseline: [] };
@@ -75,7 +75,7 @@ async function main() {
   const cpuRatio = median(results.current.map((x) => x.cpuMs)) / median(results.baseline.map((x) => x.cpuMs));
   const md = `## Delivery path A/B (provider kit)
 
-Machine: ${machine()}. Command: \`BENCH_BASELINE_ROOT=<built checkout> node bench/compare.mjs\` (${rounds} alternating rounds of ${duration} s per build, ${connections} connections; one Alert, one generic Provider posting to a webhook in the bench process; Herald with \`--log-level error\` and the image's \`--max-semi-space-size=4\`; delivered/s = webhook requests ÷ time from the start of a round until every accepted event arrived). Baseline: ${process.env.BENCH_BASELINE_LABEL ?? builds.baseline}.
+Machine: ${machine()}. Command: \`BENCH_BASELINE_ROOT=<built checkout> node bench/compare.mjs\` (${rounds} alternating rounds of ${duration} s per build, ${connections} connections; one Alert, one generic Provider posting to a webhook in the bench process; Herald with \`--log-level error\` and the image's \`--max-semi-space-size=4\`; delivered/s = webhook requests ÷ time from the start of a round until every accepted event arrived). Baseline: ${process.env.BENCH_BASELINE_LABEL ?? builds.baseline}.${process.env.BENCH_CURRENT_ARGS ? ` The current build runs with \`${process.env.BENCH_CURRENT_ARGS}\`${process.env.BENCH_CURRENT_ARGS_WHY ? ` (${process.env.BENCH_CURRENT_ARGS_WHY})` : ''}.` : ''}
 
 | build | delivered/s (median) | per round | Herald CPU ms per delivery (median) |
 | --- | ---: | ---: | ---: |
