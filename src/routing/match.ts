@@ -52,6 +52,44 @@ export function sourceMatchesStatically(
   return undefined;
 }
 
+/** Whether any event source of the Alert passes the static checks (namespace, kind, severity, name); no text built. */
+function couldMatchStatically(event: FluxEvent, compiled: CompiledAlert, policy: AllNamespacePolicy): boolean {
+  const { alert } = compiled;
+  if (alert.spec.suspend === true) return false;
+  const ref = event.involvedObject;
+  const severity = alert.spec.eventSeverity ?? 'info';
+  if (event.severity !== severity && severity !== 'info') return false;
+  for (const source of alert.spec.eventSources) {
+    const ns = source.namespace || alert.metadata.namespace;
+    if (ref.namespace !== ns && !(ns === ALL_NAMESPACES && policy.allows(alert.metadata.namespace))) continue;
+    if (ref.kind !== source.kind) continue;
+    if (source.name !== '*' && source.name !== ref.name) continue;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * explainAlert's verdict for an Alert that couldMatchStatically rejected, with `rule` built when read. Keeps only the
+ * fields the rule needs, not the event (whose message may be megabytes).
+ */
+function staticRejection(event: FluxEvent, compiled: CompiledAlert, policy: AllNamespacePolicy): MatchVerdict {
+  const slim = { involvedObject: event.involvedObject, severity: event.severity } as FluxEvent;
+  let rule: string | undefined;
+  return {
+    matched: false,
+    get rule() {
+      if (rule !== undefined) return rule;
+      const { alert } = compiled;
+      if (alert.spec.suspend === true) return (rule = 'the Alert is suspended');
+      const severity = alert.spec.eventSeverity ?? 'info';
+      const reasons = alert.spec.eventSources.map((source) =>
+        `eventSources[${source.kind}/${source.name}]: ${sourceMatchesStatically(slim, source, alert.metadata.namespace, severity, policy) ?? ''}`);
+      return (rule = reasons.length ? reasons.join('; ') : 'no event source');
+    },
+  };
+}
+
 export async function explainAlert(
   event: FluxEvent,
   compiled: CompiledAlert,
@@ -154,6 +192,12 @@ export async function selectAlerts(
   const matched: CompiledAlert[] = [];
   const warnings: Array<MatchWarning & { alert: CompiledAlert }> = [];
   for (const c of candidates) {
+    if (!couldMatchStatically(event, c, policy)) {
+      // The common case with all-namespace Alerts (candidates for every event of their kind): rejected without an
+      // await or any text; the trace gets the same rule as explainAlert's, built only if the trace is read.
+      if (onVerdict) onVerdict(c, staticRejection(event, c, policy));
+      continue;
+    }
     const w: MatchWarning[] = [];
     const verdict = await explainAlert(event, c, labels, w, policy);
     onVerdict?.(c, verdict);

@@ -83,6 +83,15 @@ export interface EventTrace {
 
 const alertName = (c: CompiledAlert) => `${c.alert.metadata.namespace}/${c.alert.metadata.name}`;
 
+/** A recorded candidate as the trace shows it. */
+function toTraceAlert(x: { c: CompiledAlert; v?: MatchVerdict; outcome?: string }): TraceAlert {
+  const { c, v } = x;
+  const out: TraceAlert = { alert: alertName(c), provider: `${c.alert.metadata.namespace}/${c.alert.spec.providerRef.name}`, matched: v?.matched ?? false };
+  if (v) out.rule = excerpt(v.matched ? `source ${v.source.kind}/${v.source.namespace ?? c.alert.metadata.namespace}/${v.source.name}` : v.rule, MAX_TEXT_CHARS);
+  if (x.outcome !== undefined) out.outcome = x.outcome;
+  return out;
+}
+
 export class TraceBuffer {
   private readonly ring: (TraceRecord | undefined)[];
   private next = 0;
@@ -140,24 +149,25 @@ export class TraceBuffer {
   /** An event that passed deduplication and is being dispatched. */
   begin(event: FluxEvent): EventTrace {
     const r = this.push(event, 'passed');
-    const entry = (c: CompiledAlert): TraceAlert | undefined => {
-      const name = alertName(c);
-      let e = r.alerts.find((a) => a.alert === name);
+    // Every candidate Alert is recorded on the hot path, and an all-namespace Alert is a candidate for every event of
+    // its kind: keep the compiled Alert and its verdict, and build the record's `alerts` (names, rules) when read.
+    const raw: { c: CompiledAlert; v?: MatchVerdict; outcome?: string }[] = [];
+    Object.defineProperty(r, 'alerts', { enumerable: true, configurable: true, get: () => raw.map(toTraceAlert) });
+    const entry = (c: CompiledAlert) => {
+      let e = raw.find((x) => x.c === c);
       if (e) return e;
-      if (r.alerts.length >= MAX_ALERTS_PER_EVENT) {
+      if (raw.length >= MAX_ALERTS_PER_EVENT) {
         r.alertsOmitted = (r.alertsOmitted ?? 0) + 1;
         return undefined;
       }
-      e = { alert: name, provider: `${c.alert.metadata.namespace}/${c.alert.spec.providerRef.name}`, matched: false };
-      r.alerts.push(e);
+      e = { c };
+      raw.push(e);
       return e;
     };
     return {
       verdict: (c, v) => {
         const e = entry(c);
-        if (!e) return;
-        e.matched = v.matched;
-        e.rule = excerpt(v.matched ? `source ${v.source.kind}/${v.source.namespace ?? c.alert.metadata.namespace}/${v.source.name}` : v.rule, MAX_TEXT_CHARS);
+        if (e) e.v = v;
       },
       outcome: (c, text) => {
         const e = entry(c);
