@@ -70,24 +70,24 @@ function couldMatchStatically(event: FluxEvent, compiled: CompiledAlert, policy:
 }
 
 /**
- * explainAlert's verdict for an Alert that couldMatchStatically rejected, with `rule` built when read. Keeps only the
- * fields the rule needs, not the event (whose message may be megabytes).
+ * The verdict for every Alert of one event that couldMatchStatically rejected: one object per event, holding only the
+ * fields the rule needs (not the message, which may be megabytes); `ruleFor` gives explainAlert's text when read.
  */
-function staticRejection(event: FluxEvent, compiled: CompiledAlert, policy: AllNamespacePolicy): MatchVerdict {
-  const slim = { involvedObject: event.involvedObject, severity: event.severity } as FluxEvent;
-  let rule: string | undefined;
-  return {
-    matched: false,
-    get rule() {
-      if (rule !== undefined) return rule;
-      const { alert } = compiled;
-      if (alert.spec.suspend === true) return (rule = 'the Alert is suspended');
-      const severity = alert.spec.eventSeverity ?? 'info';
-      const reasons = alert.spec.eventSources.map((source) =>
-        `eventSources[${source.kind}/${source.name}]: ${sourceMatchesStatically(slim, source, alert.metadata.namespace, severity, policy) ?? ''}`);
-      return (rule = reasons.length ? reasons.join('; ') : 'no event source');
-    },
-  };
+export class StaticRejections {
+  readonly matched = false as const;
+  private readonly slim: FluxEvent;
+  constructor(event: FluxEvent, private readonly policy: AllNamespacePolicy) {
+    this.slim = { involvedObject: event.involvedObject, severity: event.severity } as FluxEvent;
+  }
+
+  ruleFor(compiled: CompiledAlert): string {
+    const { alert } = compiled;
+    if (alert.spec.suspend === true) return 'the Alert is suspended';
+    const severity = alert.spec.eventSeverity ?? 'info';
+    const reasons = alert.spec.eventSources.map((source) =>
+      `eventSources[${source.kind}/${source.name}]: ${sourceMatchesStatically(this.slim, source, alert.metadata.namespace, severity, this.policy) ?? ''}`);
+    return reasons.length ? reasons.join('; ') : 'no event source';
+  }
 }
 
 export async function explainAlert(
@@ -187,15 +187,16 @@ export async function selectAlerts(
   labels: LabelLookup,
   policy: AllNamespacePolicy = AllNamespacePolicy.none,
   /** Called with every candidate's verdict (the live trace records them). */
-  onVerdict?: (alert: CompiledAlert, verdict: MatchVerdict) => void,
+  onVerdict?: (alert: CompiledAlert, verdict: MatchVerdict | StaticRejections) => void,
 ): Promise<{ matched: CompiledAlert[]; warnings: Array<MatchWarning & { alert: CompiledAlert }> }> {
   const matched: CompiledAlert[] = [];
   const warnings: Array<MatchWarning & { alert: CompiledAlert }> = [];
+  let rejections: StaticRejections | undefined;
   for (const c of candidates) {
     if (!couldMatchStatically(event, c, policy)) {
       // The common case with all-namespace Alerts (candidates for every event of their kind): rejected without an
-      // await or any text; the trace gets the same rule as explainAlert's, built only if the trace is read.
-      if (onVerdict) onVerdict(c, staticRejection(event, c, policy));
+      // await or any text; the trace gets explainAlert's rule from `rejections`, built only if the trace is read.
+      if (onVerdict) onVerdict(c, (rejections ??= new StaticRejections(event, policy)));
       continue;
     }
     const w: MatchWarning[] = [];

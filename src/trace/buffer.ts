@@ -3,7 +3,7 @@
 // deliveries and attempts all have caps. Only what the worker already masked is stored; never Secret values.
 import { describeObject, type FluxEvent } from '../api/event.js';
 import type { CompiledAlert } from '../resources/store.js';
-import type { MatchVerdict } from '../routing/match.js';
+import { StaticRejections, type MatchVerdict } from '../routing/match.js';
 import type { DeliveryHandler, DeliveryOutcome } from '../delivery/outbox.js';
 
 export const DEFAULT_TRACE_EVENTS = 1000;
@@ -75,7 +75,7 @@ export function excerpt(text: string, max: number): string {
 
 /** What the dispatcher reports about one event while it handles it. */
 export interface EventTrace {
-  verdict(alert: CompiledAlert, verdict: MatchVerdict): void;
+  verdict(alert: CompiledAlert, verdict: MatchVerdict | StaticRejections): void;
   outcome(alert: CompiledAlert, text: string): void;
   delivery(id: string, alert: CompiledAlert, provider: { namespace: string; name: string; type: string }): void;
   note(text: string): void;
@@ -84,10 +84,11 @@ export interface EventTrace {
 const alertName = (c: CompiledAlert) => `${c.alert.metadata.namespace}/${c.alert.metadata.name}`;
 
 /** A recorded candidate as the trace shows it. */
-function toTraceAlert(x: { c: CompiledAlert; v?: MatchVerdict; outcome?: string }): TraceAlert {
+function toTraceAlert(x: { c: CompiledAlert; v?: MatchVerdict | StaticRejections; outcome?: string }): TraceAlert {
   const { c, v } = x;
   const out: TraceAlert = { alert: alertName(c), provider: `${c.alert.metadata.namespace}/${c.alert.spec.providerRef.name}`, matched: v?.matched ?? false };
-  if (v) out.rule = excerpt(v.matched ? `source ${v.source.kind}/${v.source.namespace ?? c.alert.metadata.namespace}/${v.source.name}` : v.rule, MAX_TEXT_CHARS);
+  if (v instanceof StaticRejections) out.rule = excerpt(v.ruleFor(c), MAX_TEXT_CHARS);
+  else if (v) out.rule = excerpt(v.matched ? `source ${v.source.kind}/${v.source.namespace ?? c.alert.metadata.namespace}/${v.source.name}` : v.rule, MAX_TEXT_CHARS);
   if (x.outcome !== undefined) out.outcome = x.outcome;
   return out;
 }
@@ -151,7 +152,7 @@ export class TraceBuffer {
     const r = this.push(event, 'passed');
     // Every candidate Alert is recorded on the hot path, and an all-namespace Alert is a candidate for every event of
     // its kind: keep the compiled Alert and its verdict, and build the record's `alerts` (names, rules) when read.
-    const raw: { c: CompiledAlert; v?: MatchVerdict; outcome?: string }[] = [];
+    const raw: { c: CompiledAlert; v?: MatchVerdict | StaticRejections; outcome?: string }[] = [];
     Object.defineProperty(r, 'alerts', { enumerable: true, configurable: true, get: () => raw.map(toTraceAlert) });
     const entry = (c: CompiledAlert) => {
       let e = raw.find((x) => x.c === c);
