@@ -69,10 +69,10 @@ function parseSasConnectionString(cs: string, fail: (why: string) => never): Sas
 }
 
 /**
- * The SDK's own retries (link and connection operations) are bounded by the attempt's deadline through the abort
- * signal; these delays keep them within a Provider timeout instead of the SDK's 30 s default.
+ * One attempt per send: the delivery worker owns retries (Flux's schedule, metrics, logs) for every provider, so the
+ * SDK must not retry inside an attempt as well.
  */
-const RETRY_OPTIONS = { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4000, mode: 1 /* Exponential */ };
+const RETRY_OPTIONS = { maxRetries: 0, retryDelayInMs: 500, maxRetryDelayInMs: 4000, mode: 1 /* Exponential */ };
 
 function parse(settings: ProviderSettings, ctx: ParseContext): AzureEventHubConfig {
   const { provider, where } = providerWhere(settings);
