@@ -7,7 +7,7 @@ import type { LabelLookup, ResourceStore } from '../resources/store.js';
 import { selectAlerts } from '../routing/match.js';
 import { conflictAnnotations } from '../routing/metadata.js';
 import { prepareNotification } from '../routing/notification.js';
-import { OutboxFullError } from './memory.js';
+import { OutboxFullError, stacklessError } from './memory.js';
 import { hasTemplate, type AlertTemplates } from '../routing/templates.js';
 import type { Outbox } from './outbox.js';
 import { groupableType, groupWindowOf, type GroupingStage } from './grouping.js';
@@ -42,8 +42,15 @@ export interface DispatchSummary {
   refused?: number;
 }
 
-/** The outbox refused a delivery: the event server answers 503 so that the emitter retries. */
-export class OutboxUnavailableError extends Error {}
+/**
+ * The outbox refused a delivery: the event server answers 503 so that the emitter retries. `reported` is true when
+ * the outbox has already logged the refusal itself (a full provider share, logged once per second per provider).
+ */
+export class OutboxUnavailableError extends Error {
+  constructor(message: string, readonly reported: boolean) {
+    super(message);
+  }
+}
 
 export class Dispatcher {
   constructor(private readonly opts: DispatcherOptions) {}
@@ -142,7 +149,10 @@ export class Dispatcher {
     const refused = rejected.filter((r) => r.reason instanceof OutboxFullError).length;
     const failed = rejected.find((r) => !(r.reason instanceof OutboxFullError)) ?? (refused > 0 && refused === enqueues.length ? rejected[0] : undefined);
     if (failed) t?.note(`the outbox refused a delivery (answered 503): ${(failed.reason as Error).message}`);
-    if (failed) throw new OutboxUnavailableError(`could not store the notification: ${(failed.reason as Error).message}`);
+    if (failed) {
+      const reported = failed.reason instanceof OutboxFullError;
+      throw stacklessError(() => new OutboxUnavailableError(`could not store the notification: ${(failed.reason as Error).message}`, reported));
+    }
     return { matched: matched.length, enqueued: enqueues.length - refused, refused };
   }
 }

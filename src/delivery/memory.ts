@@ -45,10 +45,28 @@ interface Lane {
   running: number;
 }
 
+/**
+ * An Error without a captured stack: refusals come by the thousand per second under a saturating burst, a stack
+ * trace each was a measurable share of the CPU (bench/RESULTS.md), and it would only ever point at the outbox.
+ */
+export function stacklessError<E extends Error>(create: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return create();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** The delivery was refused because its provider's share, or the outbox as a whole, is full. */
 export class OutboxFullError extends Error {
   constructor(message: string, readonly scope: 'provider' | 'global') {
     super(message);
+  }
+
+  static create(message: string, scope: 'provider' | 'global'): OutboxFullError {
+    return stacklessError(() => new OutboxFullError(message, scope));
   }
 }
 
@@ -149,7 +167,7 @@ export class MemoryOutbox implements Outbox {
       u.refusedSinceLog = 0;
       u.lastLog = now;
     }
-    throw new OutboxFullError(`outbox full for provider ${key}: ${refusal.why}`, refusal.scope);
+    throw OutboxFullError.create(`outbox full for provider ${key}: ${refusal.why}`, refusal.scope);
   }
 
   private release(d: Delivery): void {

@@ -126,6 +126,26 @@ export function createEventServer(opts: EventServerOptions): FastifyInstance {
     return text(reply, 500, 'Internal Server Error\n');
   });
 
+  // A refused event is counted in herald_events_total{outcome="unavailable"} and answered 503 every time, but logged
+  // at most once a second (with how many were not): under a saturating burst a line per refused event cost more CPU
+  // than the events taken. A refusal the outbox has already logged (a full provider share) is only a debug line.
+  let lastUnavailableLog = 0;
+  let unlogged = 0;
+  const unavailable = (event: FluxEvent, err: Error & { reported?: boolean }) => {
+    if (err.reported === true) {
+      if (log.isLevelEnabled('debug')) log.debug({ eventInvolvedObject: event.involvedObject, error: err.message }, 'could not accept the event');
+      return;
+    }
+    const now = Date.now();
+    if (now - lastUnavailableLog < 1000) {
+      unlogged++;
+      return;
+    }
+    log.error({ eventInvolvedObject: event.involvedObject, error: err.message, ...(unlogged > 0 ? { refusedUnlogged: unlogged } : {}) }, 'could not accept the event');
+    lastUnavailableLog = now;
+    unlogged = 0;
+  };
+
   app.route({
     method: [...ALL_METHODS],
     url: '/*',
@@ -162,7 +182,7 @@ export function createEventServer(opts: EventServerOptions): FastifyInstance {
         await dispatcher.dispatch(removeInternalMetadata(event));
       } catch (err) {
         eventsTotal.inc({ outcome: 'unavailable' });
-        log.error({ eventInvolvedObject: event.involvedObject, error: (err as Error).message }, 'could not accept the event');
+        unavailable(event, err as Error & { reported?: boolean });
         // Give the window back, or the emitter's retry of this very event would be answered 429 and lost.
         await dedup.release(key).catch(() => undefined);
         return reply.code(503).header('retry-after', '1').send({ error: (err as Error).message });

@@ -88,6 +88,10 @@ describe('fair memory outbox', () => {
       expect(refusal).toMatchObject({ level: 'error', provider: 'flux-system/stuck', scope: 'provider', pending: 200 });
       expect(String(refusal!.msg)).toContain('--outbox-provider-max-pending 200');
       expect(h.records().some((r) => typeof r.msg === 'string' && r.msg.includes('outbox full for provider flux-system/healthy'))).toBe(false);
+      // Each of the 28 refused events is counted and answered 503, but not logged once more by the event server: the
+      // outbox's line (at most one a second per provider) is the report; a line per refused event flooded the log.
+      expect(metric(metrics, 'herald_events_total{outcome="unavailable"}')).toBe(28);
+      expect(h.records().filter((r) => r.msg === 'could not accept the event' && r.level === 'error')).toHaveLength(0);
       expect(metric(metrics, 'process_resident_memory_bytes')).toBeLessThan(512 * 1024 * 1024);
     } finally {
       await h.kill();
