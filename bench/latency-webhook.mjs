@@ -12,7 +12,8 @@ function sentTimes(body) {
   const doc = JSON.parse(body);
   // Alertmanager: {alerts: [{annotations: {sent}}]}; Herald's generic provider: the Flux event itself.
   if (Array.isArray(doc.alerts)) return doc.alerts.map((a) => Number(a.annotations?.sent));
-  return [Number(doc.metadata?.sent)];
+  // (The floor relay forwards the metadata key as sent; Herald strips its group prefix as Flux does.)
+  return [Number(doc.metadata?.sent ?? doc.metadata?.['kustomize.toolkit.fluxcd.io/sent'])];
 }
 
 function percentile(sorted, p) {
