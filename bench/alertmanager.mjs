@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { cpuSeconds, freePort, machine, root, startChild, stopChild, webhookManifests, writeSection } from './lib.mjs';
+import { cpuSeconds, freePort, imageNodeFlags, machine, root, startChild, stopChild, webhookManifests, writeSection } from './lib.mjs';
 
 const AM_BIN = process.env.BENCH_ALERTMANAGER ?? '/usr/bin/prometheus-alertmanager';
 const duration = Number(process.env.BENCH_DURATION ?? 5);
@@ -16,6 +16,9 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const fixedRate = Number(process.env.BENCH_RATE ?? 1000);
 /** Extra `herald serve` flags, e.g. BENCH_HERALD_ARGS='--delivery-concurrency 64' (default: none, the defaults). */
 const heraldArgs = (process.env.BENCH_HERALD_ARGS ?? '').split(' ').filter(Boolean);
+/** The Node floor (bench/relay-floor.mjs) as a third row; BENCH_FLOOR=0 leaves it out. */
+const withFloor = process.env.BENCH_FLOOR !== '0';
+const FLOOR = 'Node relay (floor)';
 
 function rssBytes(pid) {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -57,7 +60,7 @@ function alertmanagerBody() {
 async function startHerald(dir, webhook) {
   writeFileSync(path.join(dir, 'herald.yaml'), webhookManifests('bench', `${webhook}/hook`));
   const [events, metrics, health] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', 'dist/cli.js', 'serve', '--config-dir', dir, '--log-level', 'error',
+  const child = spawn(process.execPath, [...imageNodeFlags, 'dist/cli.js', 'serve', '--config-dir', dir, '--log-level', 'error',
     '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, ...heraldArgs], { cwd: root, stdio: 'ignore' });
   const url = `http://127.0.0.1:${events}`;
   // A malformed body is answered 400 without touching any Alert: the server is up.
@@ -140,6 +143,10 @@ async function main() {
   try {
     targets.push(await startHerald(dir, webhook));
     if (haveAm) targets.push(await startAlertmanager(dir, webhook));
+    if (withFloor) {
+      const relay = await startChild(['bench/relay-floor.mjs', `${webhook}/hook`]);
+      targets.push({ name: FLOOR, child: relay.child, url: relay.url, path: '/', body: heraldBody });
+    }
     const results = Object.fromEntries(targets.map((t) => [t.name, { max: [], fixed: [] }]));
     // Warm-up (JIT, connection pools), not measured.
     for (const t of targets) await phase(t, webhook, hook.child.pid, { connections });
@@ -168,9 +175,14 @@ async function main() {
       lines.push(`- Alertmanager not installed (\`sudo apt-get install prometheus-alertmanager\`): peer rows skipped.`);
     }
     lines.push(`- Herald p99 end-to-end at ${fixedRate} events/s: **${hp99} ms** (target ≤ 20 ms: ${hp99 <= 20 ? 'met' : 'not met'}).`);
+    if (withFloor) {
+      const floorCpu = m(FLOOR, 'max', 'cpuMs');
+      lines.push(`- Herald CPU per notification / the Node relay floor's: **${(m('Herald', 'max', 'cpuMs') / floorCpu).toFixed(2)}×**; delivered/s, Herald / floor: **${(m('Herald', 'max', 'perSecond') / m(FLOOR, 'max', 'perSecond')).toFixed(2)}×**.`);
+      if (haveAm) lines.push(`- The floor itself (Node's HTTP server and undici, no Herald code) / Alertmanager: CPU per notification **${((floorCpu / m('Alertmanager', 'max', 'cpuMs')) * 100).toFixed(0)}%**, delivered/s **${(m(FLOOR, 'max', 'perSecond') / m('Alertmanager', 'max', 'perSecond')).toFixed(2)}×**.`);
+    }
     const md = `## Herald vs Alertmanager: HTTP in, webhook out (issue 15)
 
-Machine: ${machine()}${haveAm ? `; Alertmanager ${amVersion()}` : ''}. Command: \`npm run build && node bench/alertmanager.mjs\` (also \`npm run bench -- alertmanager\`). One warm-up phase each, then ${rounds} alternating rounds; per round and system a saturating phase (${duration} s, ${connections} autocannon connections in the bench process) and a fixed-rate phase (${duration} s at ${fixedRate} events/s, 10 connections). The webhook runs in its own process and timestamps arrivals; each event/alert carries its send time, so latency is load generator → webhook. Herald: one Alert, one generic Provider, \`--log-level error\`, \`--max-semi-space-size=4\`, memory outbox, ${heraldArgs.length ? `\`${heraldArgs.join(' ')}\`` : 'default `--delivery-concurrency`'}. Alertmanager: one webhook receiver, \`group_by: ['...']\`, \`group_wait: 0s\`, no cluster. Delivered/s = webhook notifications ÷ time from the start of the load to the last arrival. CPU from /proc/<pid>/stat (user + system) ÷ notifications delivered in the phase. Medians over rounds. 1-minute load average per round: ${load.join(' → ')} (the machine is shared: other work ran during the benchmark, and it hits both systems alike only on average).
+Machine: ${machine()}${haveAm ? `; Alertmanager ${amVersion()}` : ''}. Command: \`npm run build && node bench/alertmanager.mjs\` (also \`npm run bench -- alertmanager\`). One warm-up phase each, then ${rounds} alternating rounds; per round and system a saturating phase (${duration} s, ${connections} autocannon connections in the bench process) and a fixed-rate phase (${duration} s at ${fixedRate} events/s, 10 connections). The webhook runs in its own process and timestamps arrivals; each event/alert carries its send time, so latency is load generator → webhook. Herald: one Alert, one generic Provider, \`--log-level error\`, \`${imageNodeFlags.join(' ')}\`, memory outbox, ${heraldArgs.length ? `\`${heraldArgs.join(' ')}\`` : 'default `--delivery-concurrency`'}. Alertmanager: one webhook receiver, \`group_by: ['...']\`, \`group_wait: 0s\`, no cluster.${withFloor ? ` ${FLOOR}: \`bench/relay-floor.mjs\`, node:http in, JSON parsed and re-encoded, 202, undici keep-alive POST out; none of Herald's validation, matching, dedup, outbox, retries, metrics or logs: what Node's HTTP stack alone costs.` : ''} Delivered/s = webhook notifications ÷ time from the start of the load to the last arrival. CPU from /proc/<pid>/stat (user + system) ÷ notifications delivered in the phase. Medians over rounds. 1-minute load average per round: ${load.join(' → ')} (the machine is shared: other work ran during the benchmark, and it hits both systems alike only on average).
 
 | system | delivered/s (median) | per round | CPU ms per notification | webhook CPU ms per notification | p50 / p99 ms, saturated | p50 / p99 ms at ${fixedRate}/s | CPU ms per notification at ${fixedRate}/s | RSS after load | delivered of accepted (saturated) |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
