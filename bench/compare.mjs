@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
-import { benchEvent, cpuSeconds, freePort, machine, root, webhookManifests, writeSection } from './lib.mjs';
+import { benchEvent, cpuSeconds, freePort, imageNodeFlags, machine, root, webhookManifests, writeSection } from './lib.mjs';
 
 const baseline = process.env.BENCH_BASELINE_ROOT;
 if (!baseline) {
@@ -21,7 +21,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** Starts `herald serve` from a checkout's dist/; `extra` are flags for that build only (BENCH_CURRENT_ARGS). */
 async function startHerald(dir, configDir, extra = []) {
   const [events, metrics, health] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', 'dist/cli.js', 'serve', '--config-dir', configDir, '--log-level', 'error',
+  const child = spawn(process.execPath, [...imageNodeFlags, 'dist/cli.js', 'serve', '--config-dir', configDir, '--log-level', 'error',
     '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, ...extra], { cwd: dir, stdio: 'ignore' });
   const url = `http://127.0.0.1:${events}/`;
   for (let i = 0; i < 100; i++) {
@@ -75,7 +75,7 @@ async function main() {
   const cpuRatio = median(results.current.map((x) => x.cpuMs)) / median(results.baseline.map((x) => x.cpuMs));
   const md = `## Delivery path A/B (provider kit)
 
-Machine: ${machine()}. Command: \`BENCH_BASELINE_ROOT=<built checkout> node bench/compare.mjs\` (${rounds} alternating rounds of ${duration} s per build, ${connections} connections; one Alert, one generic Provider posting to a webhook in the bench process; Herald with \`--log-level error\` and the image's \`--max-semi-space-size=4\`; delivered/s = webhook requests ÷ time from the start of a round until every accepted event arrived). Baseline: ${process.env.BENCH_BASELINE_LABEL ?? builds.baseline}.${process.env.BENCH_CURRENT_ARGS ? ` The current build runs with \`${process.env.BENCH_CURRENT_ARGS}\`${process.env.BENCH_CURRENT_ARGS_WHY ? ` (${process.env.BENCH_CURRENT_ARGS_WHY})` : ''}.` : ''}
+Machine: ${machine()}. Command: \`BENCH_BASELINE_ROOT=<built checkout> node bench/compare.mjs\` (${rounds} alternating rounds of ${duration} s per build, ${connections} connections; one Alert, one generic Provider posting to a webhook in the bench process; Herald with \`--log-level error\` and the image's \`${imageNodeFlags.join(' ')}\`; delivered/s = webhook requests ÷ time from the start of a round until every accepted event arrived). Baseline: ${process.env.BENCH_BASELINE_LABEL ?? builds.baseline}.${process.env.BENCH_CURRENT_ARGS ? ` The current build runs with \`${process.env.BENCH_CURRENT_ARGS}\`${process.env.BENCH_CURRENT_ARGS_WHY ? ` (${process.env.BENCH_CURRENT_ARGS_WHY})` : ''}.` : ''}
 
 | build | delivered/s (median) | per round | Herald CPU ms per delivery (median) |
 | --- | ---: | ---: | ---: |

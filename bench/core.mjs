@@ -3,13 +3,13 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { benchEvent, load, machine, rssOf, startChild, stopChild, writeSection } from './lib.mjs';
+import { benchEvent, imageNodeFlags, load, machine, rssOf, startChild, stopChild, writeSection } from './lib.mjs';
 
 const duration = Number(process.env.BENCH_DURATION ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Node flags for the Herald processes: by default the ones the container image ships with (Dockerfile NODE_OPTIONS). */
-const heraldNodeFlags = (process.env.BENCH_HERALD_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+const heraldNodeFlags = process.env.BENCH_HERALD_NODE_FLAGS !== undefined ? process.env.BENCH_HERALD_NODE_FLAGS.split(' ').filter(Boolean) : imageNodeFlags;
 
 /** An event no Alert matches, and one the delivery Alert matches. */
 const unmatchedEvent = benchEvent('bench');
@@ -129,7 +129,7 @@ ${row('(d) Herald, delivering each event to a local webhook', results.d)}
 
 - (b) / (a) throughput: **${(ratioB * 100).toFixed(0)}%** (target ≥ 60%).
 - (c) p99 / (b) p99: **${ratioC.toFixed(2)}×** (target ≤ 1.5×; p99 is in whole ms, so a 1 ms floor is used for (b)).
-- RSS with 10,000 Alerts: **${mb(results.c.idleRss)} MB** once loaded, before traffic (target ≤ 150 MB); ${mb(results.c.rss)} MB right after the load rounds, which is mostly garbage V8 has not collected yet. Without the image's \`--max-semi-space-size=4\` V8 sizes its young generation for this 24 GiB machine and the same figures are about 40 MB higher (run with \`BENCH_HERALD_NODE_FLAGS=\` to see).
+- RSS with 10,000 Alerts: **${mb(results.c.idleRss)} MB** once loaded, before traffic (target ≤ 150 MB); ${mb(results.c.rss)} MB right after the load rounds, which is mostly garbage V8 has not collected yet. Without the image's \`${imageNodeFlags.join(' ')}\` V8 sizes its young generation for this 24 GiB machine and the same figures are about 40 MB higher (run with \`BENCH_HERALD_NODE_FLAGS=\` to see).
 - (d) every accepted event delivered: ${results.d.delivered} of ${accepted} received by the webhook.
 `;
   writeSection('core', md);

@@ -9,6 +9,9 @@ import autocannon from 'autocannon';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The Node flags the image runs Herald with (the Dockerfile's NODE_OPTIONS), so that benchmarks measure the same. */
+export const imageNodeFlags = /^ENV NODE_OPTIONS=(.*)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1]?.split(' ').filter(Boolean) ?? [];
+
 /** Starts a node child and resolves with its first logged {address} and the process. */
 export function startChild(args, { match = /"msg":"listening"/, pick = (rec) => rec.address, env = {} } = {}) {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { benchEvent, machine, stopChild, writeSection } from './lib.mjs';
+import { benchEvent, imageNodeFlags, machine, stopChild, writeSection } from './lib.mjs';
 import { freePort, startNatsServer } from '../test/helpers/nats-server.ts';
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -35,7 +35,7 @@ async function startHerald(dir, extra) {
   const events = await freePort();
   const metrics = await freePort();
   const health = await freePort();
-  const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--config-dir', dir, '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, '--log-level', 'error', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...imageNodeFlags, 'dist/cli.js', 'serve', '--config-dir', dir, '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, '--log-level', 'error', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   // Until NATS is connected the warm-up events are refused (and logged); keep the log for a crash report only.
   const errors = [];
   child.stderr.on('data', (chunk) => {
@@ -177,7 +177,7 @@ async function main() {
   const row = (r) => `| ${r.outbox} | ${r.replicas} | **${r.deliveriesPerSecond.toFixed(0)}** | ${r.acceptRate.toFixed(0)} | ${r.p99} | ${r.accepted} | ${r.received} | ${r.refused} | ${r.backlogSeconds.toFixed(1)} | ${r.heraldCpuMs.toFixed(2)} | ${r.natsCpuMs === undefined ? '–' : r.natsCpuMs.toFixed(2)} |`;
   const md = `## Outbox: memory vs JetStream (issue 6)
 
-Machine: ${machine()}. Command: \`npm run bench -- outbox\` (bench/outbox.mjs; ${duration} s of load after a 2 s warm-up, ${connections} autocannon connections split over the replicas, one generic Provider posting to a local webhook in the bench process; Herald with \`--log-level error\`, default \`--delivery-concurrency\`; JetStream cases against a fresh nats-server (file storage) on loopback, started by the benchmark). Every event is new (no 429) and matches one Alert, so one event is one delivery. Deliveries/s = accepted events ÷ time from the start of the load until the last of them reached the webhook.
+Machine: ${machine()}. Command: \`npm run bench -- outbox\` (bench/outbox.mjs; ${duration} s of load after a 2 s warm-up, ${connections} autocannon connections split over the replicas, one generic Provider posting to a local webhook in the bench process; Herald with \`--log-level error\` and the image's \`${imageNodeFlags.join(' ')}\`, default \`--delivery-concurrency\`; JetStream cases against a fresh nats-server (file storage) on loopback, started by the benchmark). Every event is new (no 429) and matches one Alert, so one event is one delivery. Deliveries/s = accepted events ÷ time from the start of the load until the last of them reached the webhook.
 
 | outbox | replicas | deliveries/s | events accepted/s | p99 accept ms | accepted | delivered | refused | backlog after load s | Herald CPU ms/delivery | nats-server CPU ms/delivery |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |

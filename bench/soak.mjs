@@ -8,7 +8,7 @@ import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { machine, rssOf, startChild, stopChild, writeSection } from './lib.mjs';
+import { imageNodeFlags, machine, rssOf, startChild, stopChild, writeSection } from './lib.mjs';
 
 const seconds = Number(process.argv[2] ?? 15);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -28,7 +28,7 @@ function alert(name, providerName, kind) {
 async function startHerald(yaml) {
   const dir = mkdtempSync(path.join(tmpdir(), 'herald-soak-'));
   writeFileSync(path.join(dir, 'c.yaml'), yaml);
-  const events = await startChild(['--max-semi-space-size=4', 'dist/cli.js', 'serve', '--config-dir', dir, '--events-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0'], { match: /"server":"events".*"msg":"listening"/ });
+  const events = await startChild([...imageNodeFlags, 'dist/cli.js', 'serve', '--config-dir', dir, '--events-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0'], { match: /"server":"events".*"msg":"listening"/ });
   const metricsLine = events.lines.find((l) => /"server":"metrics"/.test(l));
   return { ...events, metricsUrl: JSON.parse(metricsLine).address, dir };
 }
@@ -95,7 +95,7 @@ rmSync(b.dir, { recursive: true, force: true });
 const healthySent = Object.entries(rb.statuses).filter(([k]) => k.startsWith('healthy:')).reduce((s, [, v]) => s + v, 0);
 const md = `## Overload soak (issue 12)
 
-- Machine: ${machine()}. Command: \`npm run build && node bench/soak.mjs ${seconds}\` (${new Date().toISOString().slice(0, 10)}); Herald with default flags and the image's \`--max-semi-space-size=4\`; load from the bench process.
+- Machine: ${machine()}. Command: \`npm run build && node bench/soak.mjs ${seconds}\` (${new Date().toISOString().slice(0, 10)}); Herald with default flags and the image's \`${imageNodeFlags.join(' ')}\`; load from the bench process.
 - A. 100 events/s of 256 KiB for ${seconds} s to a webhook answering 500 (retried per Flux's schedule): answers ${JSON.stringify(ra.statuses)}; max RSS **${mib(ra.maxRss)}**; held at the end ${metric(ma, 'herald_outbox_pending_deliveries')} deliveries, ${mib(metric(ma, 'herald_outbox_pending_bytes'))} (provider share 64 MiB); refused ${metric(ma, 'herald_outbox_refused_total')}.
 - B. 100 events/s for a webhook that never answers, behind 50 Alerts (5,000 deliveries/s), and 100 events/s for a healthy webhook, for ${seconds} s: answers ${JSON.stringify(rb.statuses)}; healthy events delivered **${delivered}/${healthySent}**; stuck provider held ${metric(mb, 'herald_outbox_pending_deliveries')} deliveries (share 10,000), refused ${metric(mb, 'herald_outbox_refused_total')}; max RSS **${mib(rb.maxRss)}**.
 - Before issue 12 (main c2d1bab, from the issue): A reached 833–955 MiB RSS; in B every event got 503 after about 2 s.
