@@ -1,6 +1,7 @@
 // Command-line flags (pflag syntax, Flux's names and defaults) and environment turned into one validated Config.
 import { z } from 'zod';
 import { parseDuration } from './api/provider.js';
+import { DEFAULT_DELIVERY_CONCURRENCY } from './delivery/outbox.js';
 
 export class UsageError extends Error {}
 
@@ -93,7 +94,7 @@ export const configSchema = z.object({
   maxDeliveryAge: durationFlag('max-delivery-age').prefault('1h'),
   retryInitialDelay: durationFlag('retry-initial-delay').prefault('2s'),
   retryMaxDelay: durationFlag('retry-max-delay').prefault('5m'),
-  deliveryConcurrency: z.coerce.number().int().positive().default(16),
+  deliveryConcurrency: z.coerce.number().int().positive().default(DEFAULT_DELIVERY_CONCURRENCY),
   outboxMaxPending: countFlag('outbox-max-pending').default(100_000),
   outboxMaxBytes: sizeFlag('outbox-max-bytes').prefault('256Mi'),
   outboxProviderMaxPending: countFlag('outbox-provider-max-pending').default(10_000),
@@ -138,7 +139,7 @@ export const FLAG_HELP = `Flags (pflag syntax: --name=value or --name value; boo
   --max-delivery-age DUR         jetstream outbox: retry a delivery until it is this old, then dead-letter it (default 1h)
   --retry-initial-delay DUR      jetstream outbox: first retry delay, doubled each attempt (default 2s)
   --retry-max-delay DUR          jetstream outbox: longest retry delay (default 5m)
-  --delivery-concurrency N       deliveries in flight at once per provider (default 16)
+  --delivery-concurrency N       deliveries in flight at once per provider (default ${DEFAULT_DELIVERY_CONCURRENCY})
   --shutdown-grace-period DUR    time to finish in-flight deliveries on SIGTERM (default 8s)
   --outbox-max-pending N         memory outbox: deliveries held for all providers (default 100000)
   --outbox-max-bytes SIZE        memory outbox: their encoded size (default 256Mi)

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Notification } from '../providers/types.js';
 import { outboxPendingBytes, outboxPendingDeliveries, outboxRefusedTotal } from '../metrics.js';
 import { LaneQueue } from './lane-queue.js';
-import type { Delivery, DeliveryHandler, Outbox } from './outbox.js';
+import { DEFAULT_DELIVERY_CONCURRENCY, type Delivery, type DeliveryHandler, type Outbox } from './outbox.js';
 import { RetryTimers } from './retry-timers.js';
 
 export interface OutboxLimits {
@@ -116,7 +116,7 @@ export class MemoryOutbox implements Outbox {
   private readonly sizes = new WeakMap<Delivery, number>();
 
   constructor(private readonly opts: MemoryOutboxOptions) {
-    this.concurrency = opts.perProviderConcurrency ?? 16;
+    this.concurrency = opts.perProviderConcurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
     this.limits = { ...DEFAULT_OUTBOX_LIMITS, ...opts.limits };
   }
 
