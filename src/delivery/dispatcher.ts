@@ -61,7 +61,7 @@ export class Dispatcher {
     const candidates = store.alertsFor(event.involvedObject);
     const t = this.opts.trace?.begin(event);
     if (candidates.length === 0) {
-      t?.note(NO_CANDIDATE_NOTE);
+      t?.setNote(NO_CANDIDATE_NOTE);
       if (log.isLevelEnabled('debug')) log.debug({ eventInvolvedObject: event.involvedObject }, 'discarding event, no alerts found for the involved object');
       return { matched: 0, enqueued: 0 };
     }
@@ -148,7 +148,7 @@ export class Dispatcher {
     // that it retries. Any other failure (a durable outbox that cannot store) fails the event as before.
     const refused = rejected.filter((r) => r.reason instanceof OutboxFullError).length;
     const failed = rejected.find((r) => !(r.reason instanceof OutboxFullError)) ?? (refused > 0 && refused === enqueues.length ? rejected[0] : undefined);
-    if (failed) t?.note(`the outbox refused a delivery (answered 503): ${(failed.reason as Error).message}`);
+    if (failed) t?.setNote(`the outbox refused a delivery (answered 503): ${(failed.reason as Error).message}`);
     if (failed) {
       const reported = failed.reason instanceof OutboxFullError;
       throw stacklessError(() => new OutboxUnavailableError(`could not store the notification: ${(failed.reason as Error).message}`, reported));

@@ -78,7 +78,7 @@ export interface EventTrace {
   verdict(alert: CompiledAlert, verdict: MatchVerdict | StaticRejections): void;
   outcome(alert: CompiledAlert, text: string): void;
   delivery(id: string, alert: CompiledAlert, provider: { namespace: string; name: string; type: string }): void;
-  note(text: string): void;
+  setNote(text: string): void;
 }
 
 const alertName = (c: CompiledAlert) => `${c.alert.metadata.namespace}/${c.alert.metadata.name}`;
@@ -93,8 +93,95 @@ function toTraceAlert(x: { c: CompiledAlert; v?: MatchVerdict | StaticRejections
   return out;
 }
 
+type Candidate = { c: CompiledAlert; v?: MatchVerdict | StaticRejections; outcome?: string };
+
+/**
+ * One event's record, written on the hot path for every event: a class (one shape, methods on the prototype) instead
+ * of an object literal with getters and four closures per event. What is only needed when the trace is read (the
+ * time and object as text, the candidates' names and rules) is built by getters then; JSON gets plain values.
+ */
+class LiveRecord implements TraceRecord, EventTrace {
+  note?: string;
+  alertsOmitted?: number;
+  deliveries: TraceDelivery[] = [];
+  deliveriesOmitted?: number;
+  readonly reason: string;
+  readonly message: string;
+  readonly severity: string;
+  /** Every candidate Alert (an all-namespace Alert is one for every event of its kind): kept raw, named when read. */
+  private readonly raw: Candidate[] = [];
+
+  constructor(
+    private readonly owner: Map<string, TraceDelivery>,
+    readonly seq: number,
+    private readonly ms: number,
+    private readonly ref: FluxEvent['involvedObject'],
+    event: FluxEvent,
+    readonly dedup: TraceRecord['dedup'],
+  ) {
+    this.severity = event.severity;
+    this.reason = excerpt(event.reason, 120);
+    this.message = excerpt(event.message, MAX_MESSAGE_CHARS);
+  }
+
+  get at(): string {
+    return new Date(this.ms).toISOString();
+  }
+
+  get object(): string {
+    return describeObject(this.ref);
+  }
+
+  get alerts(): TraceAlert[] {
+    return this.raw.map(toTraceAlert);
+  }
+
+  toJSON(): TraceRecord {
+    const out: TraceRecord = { seq: this.seq, at: this.at, object: this.object, severity: this.severity, reason: this.reason, message: this.message, dedup: this.dedup, alerts: this.alerts, deliveries: this.deliveries };
+    if (this.note !== undefined) out.note = this.note;
+    if (this.alertsOmitted !== undefined) out.alertsOmitted = this.alertsOmitted;
+    if (this.deliveriesOmitted !== undefined) out.deliveriesOmitted = this.deliveriesOmitted;
+    return out;
+  }
+
+  private entry(c: CompiledAlert): Candidate | undefined {
+    for (const x of this.raw) if (x.c === c) return x;
+    if (this.raw.length >= MAX_ALERTS_PER_EVENT) {
+      this.alertsOmitted = (this.alertsOmitted ?? 0) + 1;
+      return undefined;
+    }
+    const e: Candidate = { c };
+    this.raw.push(e);
+    return e;
+  }
+
+  verdict(c: CompiledAlert, v: MatchVerdict | StaticRejections): void {
+    const e = this.entry(c);
+    if (e) e.v = v;
+  }
+
+  outcome(c: CompiledAlert, text: string): void {
+    const e = this.entry(c);
+    if (e) e.outcome = excerpt(text, MAX_TEXT_CHARS);
+  }
+
+  delivery(id: string, c: CompiledAlert, p: { namespace: string; name: string; type: string }): void {
+    if (this.deliveries.length >= MAX_DELIVERIES_PER_EVENT) {
+      this.deliveriesOmitted = (this.deliveriesOmitted ?? 0) + 1;
+      return;
+    }
+    const d: TraceDelivery = { id, alert: alertName(c), provider: `${p.namespace}/${p.name}`, type: p.type, state: 'queued', attempts: [] };
+    this.deliveries.push(d);
+    this.owner.set(id, d);
+  }
+
+  setNote(text: string): void {
+    this.note = excerpt(text, MAX_TEXT_CHARS);
+  }
+}
+
 export class TraceBuffer {
-  private readonly ring: (TraceRecord | undefined)[];
+  private readonly ring: (LiveRecord | undefined)[];
   private next = 0;
   private seq = 0;
   private readonly deliveries = new Map<string, TraceDelivery>();
@@ -118,24 +205,10 @@ export class TraceBuffer {
     return this.seq;
   }
 
-  private push(event: FluxEvent, dedup: TraceRecord['dedup']): TraceRecord {
+  private push(event: FluxEvent, dedup: TraceRecord['dedup']): LiveRecord {
     const old = this.ring[this.next];
     if (old) for (const d of old.deliveries) this.deliveries.delete(d.id);
-    const ms = Date.now();
-    const ref = event.involvedObject;
-    const record: TraceRecord = {
-      seq: ++this.seq,
-      // Recorded for every event on the hot path: format time and object only when the trace is read (enumerable
-      // getters, so JSON and the page see plain strings).
-      get at() { return new Date(ms).toISOString(); },
-      get object() { return describeObject(ref); },
-      severity: event.severity,
-      reason: excerpt(event.reason, 120),
-      message: excerpt(event.message, MAX_MESSAGE_CHARS),
-      dedup,
-      alerts: [],
-      deliveries: [],
-    };
+    const record = new LiveRecord(this.deliveries, ++this.seq, Date.now(), event.involvedObject, event, dedup);
     this.ring[this.next] = record;
     this.next = (this.next + 1) % this.capacity;
     return record;
@@ -149,44 +222,7 @@ export class TraceBuffer {
 
   /** An event that passed deduplication and is being dispatched. */
   begin(event: FluxEvent): EventTrace {
-    const r = this.push(event, 'passed');
-    // Every candidate Alert is recorded on the hot path, and an all-namespace Alert is a candidate for every event of
-    // its kind: keep the compiled Alert and its verdict, and build the record's `alerts` (names, rules) when read.
-    const raw: { c: CompiledAlert; v?: MatchVerdict | StaticRejections; outcome?: string }[] = [];
-    Object.defineProperty(r, 'alerts', { enumerable: true, configurable: true, get: () => raw.map(toTraceAlert) });
-    const entry = (c: CompiledAlert) => {
-      let e = raw.find((x) => x.c === c);
-      if (e) return e;
-      if (raw.length >= MAX_ALERTS_PER_EVENT) {
-        r.alertsOmitted = (r.alertsOmitted ?? 0) + 1;
-        return undefined;
-      }
-      e = { c };
-      raw.push(e);
-      return e;
-    };
-    return {
-      verdict: (c, v) => {
-        const e = entry(c);
-        if (e) e.v = v;
-      },
-      outcome: (c, text) => {
-        const e = entry(c);
-        if (e) e.outcome = excerpt(text, MAX_TEXT_CHARS);
-      },
-      delivery: (id, c, p) => {
-        if (r.deliveries.length >= MAX_DELIVERIES_PER_EVENT) {
-          r.deliveriesOmitted = (r.deliveriesOmitted ?? 0) + 1;
-          return;
-        }
-        const d: TraceDelivery = { id, alert: alertName(c), provider: `${p.namespace}/${p.name}`, type: p.type, state: 'queued', attempts: [] };
-        r.deliveries.push(d);
-        this.deliveries.set(id, d);
-      },
-      note: (text) => {
-        r.note = excerpt(text, MAX_TEXT_CHARS);
-      },
-    };
+    return this.push(event, 'passed');
   }
 
   /** One worker answer for a delivery (called after each attempt). */
