@@ -76,6 +76,20 @@ describe('timestamps', () => {
     expect(canonicalTimestamp('2026-02-30T10:15:30Z')).toBeUndefined();
     expect(canonicalTimestamp('2026-07-20t10:15:30Z')).toBeUndefined();
   });
+
+  it('checks every field of a whole UTC second, as the general parser does', () => {
+    for (const ok of ['2024-02-29T23:59:59Z', '2000-02-29T00:00:00Z', '2026-12-31T00:00:00Z', '2026-04-30T12:00:00Z']) {
+      expect(canonicalTimestamp(ok)).toBe(ok);
+      // The same instant with an offset goes through the general parser and lands on the same text.
+      expect(canonicalTimestamp(ok.replace('Z', '+00:00'))).toBe(ok);
+    }
+    for (const bad of ['2025-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2026-04-31T00:00:00Z', '2026-00-10T00:00:00Z', '2026-13-10T00:00:00Z',
+      '2026-07-00T00:00:00Z', '2026-07-20T24:00:00Z', '2026-07-20T10:60:00Z', '2026-07-20T10:15:60Z', '2026-07-20T10:15:3aZ',
+      '2026-07-20 10:15:30Z', '2026/07/20T10:15:30Z', '2026-07-20T10-15:30Z', '+026-07-20T10:15:30Z']) {
+      expect(canonicalTimestamp(bad)).toBeUndefined();
+      expect(canonicalTimestamp(bad.replace('Z', '+00:00'))).toBeUndefined();
+    }
+  });
 });
 
 describe('encodeEvent', () => {
