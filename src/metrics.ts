@@ -60,14 +60,28 @@ export const eventsTotal = new client.Counter({
   labelNames: ['outcome'] as const,
 });
 
+/** What the memory outbox holds, read when the metrics are scraped (not set twice per delivery on the hot path). */
+let memoryOutboxHeld: (() => { count: number; bytes: number }) | undefined;
+
+/** The memory outbox of this process registers itself; the latest one is reported. */
+export function reportMemoryOutbox(held: () => { count: number; bytes: number }): void {
+  memoryOutboxHeld = held;
+}
+
 export const outboxPendingDeliveries = new client.Gauge({
   name: 'herald_outbox_pending_deliveries',
   help: 'Deliveries held by the memory outbox (waiting, in flight or waiting for a retry).',
+  collect() {
+    if (memoryOutboxHeld) this.set(memoryOutboxHeld().count);
+  },
 });
 
 export const outboxPendingBytes = new client.Gauge({
   name: 'herald_outbox_pending_bytes',
   help: 'Encoded size of the deliveries held by the memory outbox.',
+  collect() {
+    if (memoryOutboxHeld) this.set(memoryOutboxHeld().bytes);
+  },
 });
 
 export const outboxRefusedTotal = new client.Counter({

@@ -76,7 +76,7 @@ export class Dispatcher {
       return { matched: 0, enqueued: 0 };
     }
     // A bounded excerpt: a 3 MiB message on every info line filled the log buffers (and memory) under load.
-    log.info({ eventInvolvedObject: event.involvedObject, ...loggedMessage(event.message) }, 'dispatching event');
+    if (log.isLevelEnabled('info')) log.info({ eventInvolvedObject: event.involvedObject, ...loggedMessage(event.message) }, 'dispatching event');
     const droppedCommitStatus: string[] = [];
     const droppedChangeRequest: string[] = [];
     const enqueues: Promise<void>[] = [];

@@ -3,7 +3,7 @@
 // for the healthy ones.
 import type { Logger } from '../logger.js';
 import type { Notification } from '../providers/types.js';
-import { outboxPendingBytes, outboxPendingDeliveries, outboxRefusedTotal } from '../metrics.js';
+import { outboxRefusedTotal, reportMemoryOutbox } from '../metrics.js';
 import { LaneQueue } from './lane-queue.js';
 import { DEFAULT_DELIVERY_CONCURRENCY, type Delivery, type DeliveryHandler, type Outbox } from './outbox.js';
 import { RetryTimers } from './retry-timers.js';
@@ -118,6 +118,7 @@ export class MemoryOutbox implements Outbox {
   constructor(private readonly opts: MemoryOutboxOptions) {
     this.concurrency = opts.perProviderConcurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
     this.limits = { ...DEFAULT_OUTBOX_LIMITS, ...opts.limits };
+    reportMemoryOutbox(() => ({ count: this.pending, bytes: this.pendingBytes }));
   }
 
   async enqueue(delivery: Delivery): Promise<void> {
@@ -136,8 +137,6 @@ export class MemoryOutbox implements Outbox {
     this.sizes.set(delivery, bytes);
     this.pending++;
     this.pendingBytes += bytes;
-    outboxPendingDeliveries.set(this.pending);
-    outboxPendingBytes.set(this.pendingBytes);
     this.push(delivery);
   }
 
@@ -181,8 +180,6 @@ export class MemoryOutbox implements Outbox {
       u.bytes -= bytes;
       if (u.count <= 0) this.usage.delete(key);
     }
-    outboxPendingDeliveries.set(this.pending);
-    outboxPendingBytes.set(this.pendingBytes);
   }
 
   /** Deliveries and bytes held for one provider (`namespace/name`). */

@@ -1,8 +1,20 @@
 // Outbound header rules shared by HTTP providers: Go's canonical names, ordered merging, Basic credentials.
 
 
+/** Canonical forms of the names seen so far: a handful per provider, asked for on every request. Bounded. */
+const canonicalNames = new Map<string, string>();
+
 /** Go's textproto.CanonicalMIMEHeaderKey: `content-type` -> `Content-Type`; names with invalid bytes stay as they are. */
 export function canonicalHeaderKey(name: string): string {
+  let known = canonicalNames.get(name);
+  if (known === undefined) {
+    known = canonicalize(name);
+    if (canonicalNames.size < 1024) canonicalNames.set(name, known);
+  }
+  return known;
+}
+
+function canonicalize(name: string): string {
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return name;
   let out = '';
   let upper = true;
