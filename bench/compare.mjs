@@ -19,9 +19,9 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 /** Starts `herald serve` from a checkout's dist/; `extra` are flags for that build only (BENCH_CURRENT_ARGS). */
-async function startHerald(dir, configDir, extra = []) {
+async function startHerald(dir, configDir, extra = [], nodeFlags = imageNodeFlags) {
   const [events, metrics, health] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [...imageNodeFlags, 'dist/cli.js', 'serve', '--config-dir', configDir, '--log-level', 'error',
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/cli.js', 'serve', '--config-dir', configDir, '--log-level', 'error',
     '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, ...extra], { cwd: dir, stdio: 'ignore' });
   const url = `http://127.0.0.1:${events}/`;
   for (let i = 0; i < 100; i++) {
@@ -43,7 +43,10 @@ async function main() {
   const builds = { current: root, baseline: path.resolve(baseline) };
   const procs = {};
   for (const [name, d] of Object.entries(builds)) {
-    procs[name] = await startHerald(d, dir, name === 'current' ? (process.env.BENCH_CURRENT_ARGS ?? '').split(' ').filter(Boolean) : []);
+    const words = (v) => (v ?? '').split(' ').filter(Boolean);
+    procs[name] = name === 'current'
+      ? await startHerald(d, dir, words(process.env.BENCH_CURRENT_ARGS))
+      : await startHerald(d, dir, words(process.env.BENCH_BASELINE_ARGS), process.env.BENCH_BASELINE_NODE_FLAGS !== undefined ? words(process.env.BENCH_BASELINE_NODE_FLAGS) : imageNodeFlags);
   }
   const body = benchEvent('bench');
   const results = { current: [], baseline: [] };
@@ -73,9 +76,12 @@ async function main() {
   };
   const ratio = median(results.current.map((x) => x.perSecond)) / median(results.baseline.map((x) => x.perSecond));
   const cpuRatio = median(results.current.map((x) => x.cpuMs)) / median(results.baseline.map((x) => x.cpuMs));
-  const md = `## Delivery path A/B (provider kit)
+  const baseFlags = process.env.BENCH_BASELINE_NODE_FLAGS;
+  const baseArgs = process.env.BENCH_BASELINE_ARGS;
+  const baselineSetup = `${baseFlags !== undefined ? ` It runs with the Node flags \`${baseFlags || '(none)'}\`` : ''}${baseArgs ? `${baseFlags !== undefined ? ' and' : ' It runs with'} \`${baseArgs}\`` : ''}${baseFlags !== undefined || baseArgs ? `${process.env.BENCH_BASELINE_WHY ? ` (${process.env.BENCH_BASELINE_WHY})` : ''}.` : ''}`;
+  const md = `## Delivery path A/B (${process.env.BENCH_TITLE ?? 'provider kit'})
 
-Machine: ${machine()}. Command: \`BENCH_BASELINE_ROOT=<built checkout> node bench/compare.mjs\` (${rounds} alternating rounds of ${duration} s per build, ${connections} connections; one Alert, one generic Provider posting to a webhook in the bench process; Herald with \`--log-level error\` and the image's \`${imageNodeFlags.join(' ')}\`; delivered/s = webhook requests ÷ time from the start of a round until every accepted event arrived). Baseline: ${process.env.BENCH_BASELINE_LABEL ?? builds.baseline}.${process.env.BENCH_CURRENT_ARGS ? ` The current build runs with \`${process.env.BENCH_CURRENT_ARGS}\`${process.env.BENCH_CURRENT_ARGS_WHY ? ` (${process.env.BENCH_CURRENT_ARGS_WHY})` : ''}.` : ''}
+Machine: ${machine()}. Command: \`BENCH_BASELINE_ROOT=<built checkout> node bench/compare.mjs\` (${rounds} alternating rounds of ${duration} s per build, ${connections} connections; one Alert, one generic Provider posting to a webhook in the bench process; Herald with \`--log-level error\` and the image's \`${imageNodeFlags.join(' ')}\`; delivered/s = webhook requests ÷ time from the start of a round until every accepted event arrived). Baseline: ${process.env.BENCH_BASELINE_LABEL ?? builds.baseline}.${baselineSetup}${process.env.BENCH_CURRENT_ARGS ? ` The current build runs with \`${process.env.BENCH_CURRENT_ARGS}\`${process.env.BENCH_CURRENT_ARGS_WHY ? ` (${process.env.BENCH_CURRENT_ARGS_WHY})` : ''}.` : ''}
 
 | build | delivered/s (median) | per round | Herald CPU ms per delivery (median) |
 | --- | ---: | ---: | ---: |
