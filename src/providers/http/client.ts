@@ -64,6 +64,23 @@ function withUrlCredentials(headers: Record<string, string>, url: URL): Record<s
   return { ...headers, Authorization: `Basic ${Buffer.from(user).toString('base64')}` };
 }
 
+/**
+ * Parsed request URLs by their text: a provider sends to the same few URLs over and over, and parsing one is a
+ * measurable part of a send. Read-only once parsed (a redirect parses a new one); bounded by clearing when full.
+ */
+const parsedUrls = new Map<string, URL>();
+const MAX_PARSED_URLS = 1024;
+
+function parseUrl(url: string): URL {
+  let parsed = parsedUrls.get(url);
+  if (parsed === undefined) {
+    parsed = new URL(url);
+    if (parsedUrls.size >= MAX_PARSED_URLS) parsedUrls.clear();
+    parsedUrls.set(url, parsed);
+  }
+  return parsed;
+}
+
 async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -88,7 +105,7 @@ export async function httpRequest(url: string, opts: HttpRequestOptions): Promis
   const op = urlErrorOp(method);
   let current: URL;
   try {
-    current = new URL(url);
+    current = parseUrl(url);
   } catch {
     const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1] ?? '';
     const cause = scheme === '' || url.startsWith('/') ? 'unsupported protocol scheme ""' : `invalid URL`;
@@ -155,7 +172,9 @@ export async function httpRequest(url: string, opts: HttpRequestOptions): Promis
     if (opts.ignoreSuccessBody && status >= 200 && status < 300) {
       // Flux never reads a 2xx body it does not need: a huge or trickling one must not turn success into failure.
       res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
-      return { status, headers: flattenHeaders(res.headers), body: '' };
+      // Nobody reads the headers of an answer whose body is ignored, as a rule: flatten them only if asked.
+      const raw = res.headers;
+      return { status, get headers() { return flattenHeaders(raw); }, body: '' };
     }
     let text: string;
     try {
