@@ -19,6 +19,13 @@ const heraldArgs = (process.env.BENCH_HERALD_ARGS ?? '').split(' ').filter(Boole
 /** The Node floor (bench/relay-floor.mjs) as a third row; BENCH_FLOOR=0 leaves it out. */
 const withFloor = process.env.BENCH_FLOOR !== '0';
 const FLOOR = 'Node relay (floor)';
+/**
+ * Optional before-and-after row: another built checkout run the same way (BENCH_BASELINE_ROOT), with its own image
+ * flags (BENCH_BASELINE_NODE_FLAGS, default this one's) and flags (BENCH_BASELINE_ARGS); BENCH_BASELINE_LABEL names it.
+ */
+const baselineRoot = process.env.BENCH_BASELINE_ROOT;
+const BASELINE = `Herald ${process.env.BENCH_BASELINE_LABEL ?? 'baseline'}`;
+const words = (v) => (v ?? '').split(' ').filter(Boolean);
 
 function rssBytes(pid) {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -57,15 +64,16 @@ function alertmanagerBody() {
   }]);
 }
 
-async function startHerald(dir, webhook) {
+/** `herald serve` from a checkout (this one, or BENCH_BASELINE_ROOT for the before-and-after row). */
+async function startHerald(dir, webhook, { name = 'Herald', cwd = root, nodeFlags = imageNodeFlags, args = heraldArgs } = {}) {
   writeFileSync(path.join(dir, 'herald.yaml'), webhookManifests('bench', `${webhook}/hook`));
   const [events, metrics, health] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [...imageNodeFlags, 'dist/cli.js', 'serve', '--config-dir', dir, '--log-level', 'error',
-    '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, ...heraldArgs], { cwd: root, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/cli.js', 'serve', '--config-dir', dir, '--log-level', 'error',
+    '--events-addr', `127.0.0.1:${events}`, '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, ...args], { cwd, stdio: 'ignore' });
   const url = `http://127.0.0.1:${events}`;
   // A malformed body is answered 400 without touching any Alert: the server is up.
-  await waitFor(async () => (await fetch(`${url}/`, { method: 'POST', body: '{' })).status === 400, 'herald');
-  return { name: 'Herald', child, url, path: '/', body: heraldBody };
+  await waitFor(async () => (await fetch(`${url}/`, { method: 'POST', body: '{' })).status === 400, name);
+  return { name, child, url, path: '/', body: heraldBody };
 }
 
 async function startAlertmanager(dir, webhook) {
@@ -139,9 +147,17 @@ async function main() {
   const webhook = hook.url;
   const dir = mkdtempSync(path.join(tmpdir(), 'herald-bench-am-'));
   const targets = [];
+  let baseDir;
   const load = [];
   try {
     targets.push(await startHerald(dir, webhook));
+    if (baselineRoot) {
+      baseDir = mkdtempSync(path.join(tmpdir(), 'herald-bench-am-base-'));
+      targets.push(await startHerald(baseDir, webhook, {
+        name: BASELINE, cwd: path.resolve(baselineRoot), args: words(process.env.BENCH_BASELINE_ARGS),
+        nodeFlags: process.env.BENCH_BASELINE_NODE_FLAGS !== undefined ? words(process.env.BENCH_BASELINE_NODE_FLAGS) : imageNodeFlags,
+      }));
+    }
     if (haveAm) targets.push(await startAlertmanager(dir, webhook));
     if (withFloor) {
       const relay = await startChild(['bench/relay-floor.mjs', `${webhook}/hook`]);
@@ -175,6 +191,10 @@ async function main() {
       lines.push(`- Alertmanager not installed (\`sudo apt-get install prometheus-alertmanager\`): peer rows skipped.`);
     }
     lines.push(`- Herald p99 end-to-end at ${fixedRate} events/s: **${hp99} ms** (target ≤ 20 ms: ${hp99 <= 20 ? 'met' : 'not met'}).`);
+    if (baselineRoot) {
+      lines.push(`- Herald / ${BASELINE}, same run: CPU per notification **${((m('Herald', 'max', 'cpuMs') / m(BASELINE, 'max', 'cpuMs')) * 100).toFixed(0)}%**, delivered/s **${(m('Herald', 'max', 'perSecond') / m(BASELINE, 'max', 'perSecond')).toFixed(2)}×**, p99 at ${fixedRate}/s ${m(BASELINE, 'fixed', 'p99')} → ${hp99} ms.`);
+      if (haveAm) lines.push(`- ${BASELINE} / Alertmanager: CPU per notification **${((m(BASELINE, 'max', 'cpuMs') / m('Alertmanager', 'max', 'cpuMs')) * 100).toFixed(0)}%**, delivered/s **${(m(BASELINE, 'max', 'perSecond') / m('Alertmanager', 'max', 'perSecond')).toFixed(2)}×**.`);
+    }
     if (withFloor) {
       const floorCpu = m(FLOOR, 'max', 'cpuMs');
       lines.push(`- Herald CPU per notification / the Node relay floor's: **${(m('Herald', 'max', 'cpuMs') / floorCpu).toFixed(2)}×**; delivered/s, Herald / floor: **${(m('Herald', 'max', 'perSecond') / m(FLOOR, 'max', 'perSecond')).toFixed(2)}×**.`);
@@ -182,7 +202,7 @@ async function main() {
     }
     const md = `## Herald vs Alertmanager: HTTP in, webhook out (issue 15)
 
-Machine: ${machine()}${haveAm ? `; Alertmanager ${amVersion()}` : ''}. Command: \`npm run build && node bench/alertmanager.mjs\` (also \`npm run bench -- alertmanager\`). One warm-up phase each, then ${rounds} alternating rounds; per round and system a saturating phase (${duration} s, ${connections} autocannon connections in the bench process) and a fixed-rate phase (${duration} s at ${fixedRate} events/s, 10 connections). The webhook runs in its own process and timestamps arrivals; each event/alert carries its send time, so latency is load generator → webhook. Herald: one Alert, one generic Provider, \`--log-level error\`, \`${imageNodeFlags.join(' ')}\`, memory outbox, ${heraldArgs.length ? `\`${heraldArgs.join(' ')}\`` : 'default `--delivery-concurrency`'}. Alertmanager: one webhook receiver, \`group_by: ['...']\`, \`group_wait: 0s\`, no cluster.${withFloor ? ` ${FLOOR}: \`bench/relay-floor.mjs\`, node:http in, JSON parsed and re-encoded, 202, undici keep-alive POST out; none of Herald's validation, matching, dedup, outbox, retries, metrics or logs: what Node's HTTP stack alone costs.` : ''} Delivered/s = webhook notifications ÷ time from the start of the load to the last arrival. CPU from /proc/<pid>/stat (user + system) ÷ notifications delivered in the phase. Medians over rounds. 1-minute load average per round: ${load.join(' → ')} (the machine is shared: other work ran during the benchmark, and it hits both systems alike only on average).
+Machine: ${machine()}${haveAm ? `; Alertmanager ${amVersion()}` : ''}. Command: \`npm run build && node bench/alertmanager.mjs\` (also \`npm run bench -- alertmanager\`). One warm-up phase each, then ${rounds} alternating rounds; per round and system a saturating phase (${duration} s, ${connections} autocannon connections in the bench process) and a fixed-rate phase (${duration} s at ${fixedRate} events/s, 10 connections). The webhook runs in its own process and timestamps arrivals; each event/alert carries its send time, so latency is load generator → webhook. Herald: one Alert, one generic Provider, \`--log-level error\`, \`${imageNodeFlags.join(' ')}\`, memory outbox, ${heraldArgs.length ? `\`${heraldArgs.join(' ')}\`` : 'default `--delivery-concurrency`'}. Alertmanager: one webhook receiver, \`group_by: ['...']\`, \`group_wait: 0s\`, no cluster.${baselineRoot ? ` ${BASELINE}: \`${baselineRoot}\` run the same way with Node flags \`${(process.env.BENCH_BASELINE_NODE_FLAGS !== undefined ? words(process.env.BENCH_BASELINE_NODE_FLAGS) : imageNodeFlags).join(' ') || '(none)'}\`${process.env.BENCH_BASELINE_ARGS ? ` and \`${process.env.BENCH_BASELINE_ARGS}\`` : ''}.` : ''}${withFloor ? ` ${FLOOR}: \`bench/relay-floor.mjs\`, node:http in, JSON parsed and re-encoded, 202, undici keep-alive POST out; none of Herald's validation, matching, dedup, outbox, retries, metrics or logs: what Node's HTTP stack alone costs.` : ''} Delivered/s = webhook notifications ÷ time from the start of the load to the last arrival. CPU from /proc/<pid>/stat (user + system) ÷ notifications delivered in the phase. Medians over rounds. 1-minute load average per round: ${load.join(' → ')} (the machine is shared: other work ran during the benchmark, and it hits both systems alike only on average).
 
 | system | delivered/s (median) | per round | CPU ms per notification | webhook CPU ms per notification | p50 / p99 ms, saturated | p50 / p99 ms at ${fixedRate}/s | CPU ms per notification at ${fixedRate}/s | RSS after load | delivered of accepted (saturated) |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -196,6 +216,7 @@ ${lines.join('\n')}
     for (const t of targets) await stopChild(t.child);
     await stopChild(hook.child);
     rmSync(dir, { recursive: true, force: true });
+    if (baseDir) rmSync(baseDir, { recursive: true, force: true });
   }
 }
 

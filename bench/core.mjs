@@ -129,7 +129,7 @@ ${row('(d) Herald, delivering each event to a local webhook', results.d)}
 
 - (b) / (a) throughput: **${(ratioB * 100).toFixed(0)}%** (target ≥ 60%).
 - (c) p99 / (b) p99: **${ratioC.toFixed(2)}×** (target ≤ 1.5×; p99 is in whole ms, so a 1 ms floor is used for (b)).
-- RSS with 10,000 Alerts: **${mb(results.c.idleRss)} MB** once loaded, before traffic (target ≤ 150 MB); ${mb(results.c.rss)} MB right after the load rounds, which is mostly garbage V8 has not collected yet. Without the image's \`${imageNodeFlags.join(' ')}\` V8 sizes its young generation for this 24 GiB machine and the same figures are about 40 MB higher (run with \`BENCH_HERALD_NODE_FLAGS=\` to see).
+- RSS with 10,000 Alerts: **${mb(results.c.idleRss)} MB** once loaded, before traffic (target ≤ 150 MB); ${mb(results.c.rss)} MB right after the load rounds, which is mostly garbage V8 has not collected yet. Herald runs with the image's \`${heraldNodeFlags.join(' ') || '(no flags)'}\`; the young generation it allows holds part of this RSS (run with \`BENCH_HERALD_NODE_FLAGS=\` for V8's own sizing, or another flag to compare).
 - (d) every accepted event delivered: ${results.d.delivered} of ${accepted} received by the webhook.
 `;
   writeSection('core', md);
