@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalTimestamp, decodeEvent, encodeEvent, EventDecodeError, apiGroupOf, goJsonString } from '../../../src/api/event.js';
+import { canonicalTimestamp, decodeEvent, encodeEvent, EventDecodeError, apiGroupOf, eventSchema, goJsonString, isWellFormed } from '../../../src/api/event.js';
 import { fixtureEventFiles, fixtureText } from '../../helpers/fixtures.js';
 
 const valid = {
@@ -66,6 +66,43 @@ describe('decodeEvent', () => {
     const err = decodeError(body);
     expect(err.field).toBe(field);
     expect(err.message).toContain(text);
+  });
+});
+
+describe('the hand-checked common shape', () => {
+  const full = {
+    involvedObject: { kind: 'Kustomization', namespace: 'apps', name: 'webapp', uid: 'u', apiVersion: 'kustomize.toolkit.fluxcd.io/v1', resourceVersion: '1', fieldPath: null },
+    severity: 'error', timestamp: '2026-07-20T10:15:30Z', message: 'm', reason: 'r', metadata: { 'a/b': 'c', d: null },
+    reportingController: 'kustomize-controller', reportingInstance: null,
+  };
+  // Each variant changes one member of a valid event: to another valid value, or to one the schema refuses.
+  const variants: unknown[] = [valid, full, { ...full, metadata: null }, { ...full, metadata: {} }, { ...full, timestamp: null }];
+  const bad: [string, unknown][] = [
+    ['kind', ''], ['kind', 5], ['namespace', null], ['name', undefined], ['uid', 5], ['apiVersion', {}], ['fieldPath', []],
+  ];
+  for (const [k, v] of bad) variants.push({ ...full, involvedObject: { ...full.involvedObject, [k]: v } });
+  for (const [k, v] of [['severity', 'warning'], ['severity', null], ['timestamp', 5], ['message', 5], ['reason', {}], ['reportingController', true],
+    ['reportingInstance', []], ['metadata', []], ['metadata', 'x'], ['metadata', { a: 1 }], ['metadata', { a: {} }], ['involvedObject', null], ['involvedObject', []]] as const) {
+    variants.push({ ...full, [k]: v });
+  }
+  variants.push(JSON.parse('{"involvedObject":{"kind":"K","namespace":"n","name":"x"},"severity":"info","metadata":{"__proto__":"kept"}}'));
+  variants.push(null, [], 'x', 5);
+
+  it('accepts only what the schema accepts, and leaves the value as the schema returns it', () => {
+    let accepted = 0;
+    for (const v of variants) {
+      if (!isWellFormed(v) || Object.hasOwn((v as { metadata?: object }).metadata ?? {}, '__proto__')) continue;
+      accepted++;
+      const parsed = eventSchema.safeParse(v);
+      expect(parsed.success, JSON.stringify(v)).toBe(true);
+      expect(parsed.data).toEqual(v);
+    }
+    // The valid variants take the fast path; the rest go through the schema.
+    expect(accepted).toBe(5);
+  });
+
+  it('keeps a bare __proto__ metadata key, as Go does (the schema alone dropped it)', () => {
+    expect(decodeEvent('{"involvedObject":{"kind":"K","namespace":"n","name":"x"},"severity":"info","metadata":{"__proto__":"kept"}}').metadata).toEqual(JSON.parse('{"__proto__":"kept"}'));
   });
 });
 
