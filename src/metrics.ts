@@ -16,10 +16,25 @@ export const httpResponseSize = new client.Histogram({
   buckets: [100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000],
 });
 
+/** Requests in flight per handler label, counted by each event server in plain numbers and read when scraped. */
+const inflightSources = new Set<Map<string, number>>();
+
+/** An event server's counts; the returned function stops reporting them (the server closed). */
+export function reportInflight(counts: Map<string, number>): () => void {
+  inflightSources.add(counts);
+  return () => inflightSources.delete(counts);
+}
+
 export const httpRequestsInflight = new client.Gauge({
   name: 'gotk_event_http_requests_inflight',
   help: 'The number of inflight requests being handled at the same time.',
   labelNames: ['service', 'handler'] as const,
+  collect() {
+    const sums = new Map<string, number>();
+    for (const counts of inflightSources) for (const [handler, n] of counts) sums.set(handler, (sums.get(handler) ?? 0) + n);
+    this.reset();
+    for (const [handler, n] of sums) this.set({ service: '', handler }, n);
+  },
 });
 
 export const notificationsTotal = new client.Counter({

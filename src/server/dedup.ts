@@ -29,6 +29,8 @@ export interface DedupDecision {
 /** Where rate-limit windows live: this process's memory, or a JetStream key-value bucket shared by replicas. */
 export interface DedupStore {
   take(key: string, now?: number): Promise<DedupDecision>;
+  /** The same decision without a promise, for a store that holds its windows in this process. */
+  takeSync?(key: string, now?: number): DedupDecision;
   /**
    * Gives back the pass `take` just granted, when the event could not be stored (503): the emitter's retry of the
    * same event must not be answered 429 and lost.
