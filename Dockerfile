@@ -18,10 +18,11 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-alpine AS runtime
 ENV NODE_ENV=production
-# A bounded young generation: Herald's per-event garbage dies young. 16 MiB semi-spaces cut the CPU per delivered
-# notification by about a fifth against 4 MiB (more scavenges, more survivors copied) for up to ~36 MB more RSS under
-# load; V8's default for a large node (32 MiB) gains little more. The benchmarks read this line (bench/lib.mjs).
-ENV NODE_OPTIONS=--max-semi-space-size=16
+# A small young generation: Herald's per-event garbage dies young. Measured on the delivery path after issue 15,
+# 16 MiB semi-spaces save about 5% of the CPU per notification against 4 MiB, for ~35 MB more RSS with 10,000 Alerts
+# and ~100 MB more at the peak of a burst of 256 KiB events (bench/RESULTS.md): not worth it by default. The
+# benchmarks read this line (bench/lib.mjs).
+ENV NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -91,7 +91,7 @@ ${row('current')}
 - current / baseline delivered/s: **${(ratio * 100).toFixed(0)}%**; CPU per delivery: **${(cpuRatio * 100).toFixed(0)}%** of the baseline's.
 `;
   console.log(md);
-  if (process.env.BENCH_WRITE !== '0') writeSection('compare', md);
+  if (process.env.BENCH_WRITE !== '0') writeSection(process.env.BENCH_SECTION ?? 'compare', md);
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });
