@@ -29,9 +29,19 @@ export function groupableType(type: string): boolean {
 export type GroupWindow = { windowMs: number } | { error: string } | undefined;
 
 /** The Alert's group window in ms, an error naming the Alert and the annotation, or undefined without the annotation. */
+/** Parsed once per Alert object (a changed Alert is a new object), not for every event it matches. */
+const windows = new WeakMap<Alert, GroupWindow>();
+
 export function groupWindowOf(alert: Alert): GroupWindow {
   const value = alert.metadata.annotations?.[GROUP_WINDOW_ANNOTATION];
   if (value === undefined) return undefined;
+  if (windows.has(alert)) return windows.get(alert);
+  const w = parseGroupWindow(alert, value);
+  windows.set(alert, w);
+  return w;
+}
+
+function parseGroupWindow(alert: Alert, value: string): GroupWindow {
   const where = `Alert ${alert.metadata.namespace}/${alert.metadata.name}: annotation ${GROUP_WINDOW_ANNOTATION}`;
   let ms: number;
   try {
