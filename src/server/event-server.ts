@@ -44,6 +44,27 @@ function text(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).header('content-type', 'text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(body);
 }
 
+/** How long a closing connection keeps reading what the client still sends (Go's rstAvoidanceDelay). */
+export const LINGER_MS = 500;
+
+/**
+ * Node closes a `Connection: close` response's socket as soon as the answer is written. When the client is still
+ * sending a body (a 413 for 3 MiB + 1 is answered from the Content-Length alone), the unread bytes make the kernel
+ * send a reset, which can destroy the answer before the client reads it. Like Go's server, send FIN after the answer,
+ * discard what still arrives, and close when the client closes its side or after LINGER_MS.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function destroySoon(this: Socket) {
+    if (this.destroyed) return;
+    this.end();
+    this.resume();
+    this.removeAllListeners('data');
+    this.on('data', () => undefined);
+    this.once('end', () => this.destroy());
+    setTimeout(() => this.destroy(), LINGER_MS).unref();
+  };
+}
+
 export function createEventServer(opts: EventServerOptions): FastifyInstance {
   const { dedup, dispatcher, log } = opts;
   const handlerLabel = (url: string) => (opts.exportHttpPathMetrics ? url.split('?')[0]! : '/');
@@ -75,6 +96,7 @@ export function createEventServer(opts: EventServerOptions): FastifyInstance {
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
+      lingerOnClose(socket);
     });
     return server;
   };

@@ -72,9 +72,14 @@ describe('event server divergences', () => {
       const res = await postEvent(h.eventsUrl, bodyOf(MAX_BODY + 1));
       expect(res.status).toBe(413);
     }
-    // Sent at once over a raw socket too (the client does not wait for the answer before writing the body).
-    const { response } = await raw(h.eventsUrl, (s) => s.end(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n${bodyOf(MAX_BODY + 1)}`));
-    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    // Sent at once over a raw socket too (the client does not wait for the answer before writing the body). The server
+    // answers from the Content-Length while the body is still arriving; closing at once made the kernel reset the
+    // connection over the unread bytes, which lost the answer about half the time: it now lingers as Go's server does.
+    for (let i = 0; i < 10; i++) {
+      const { response, closedAfterMs } = await raw(h.eventsUrl, (s) => s.end(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n${bodyOf(MAX_BODY + 1)}`));
+      expect(response, `attempt ${i}`).toMatch(/^HTTP\/1\.1 413 /);
+      expect(closedAfterMs).toBeLessThan(2000);
+    }
     const ok = bodyOf(MAX_BODY).replace('"message":"x', '"message":"y');
     expect(Buffer.byteLength(ok)).toBe(MAX_BODY);
     expect((await postEvent(h.eventsUrl, ok)).status).toBe(202);
