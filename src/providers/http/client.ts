@@ -40,6 +40,7 @@ export interface PostMessageOptions {
 }
 
 const MAX_REDIRECTS = 10;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Responses are read whole (errors carry an excerpt of the body); this only guards memory against a runaway endpoint. */
 const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 
@@ -81,19 +82,83 @@ function parseUrl(url: string): URL {
   return parsed;
 }
 
-async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_RESPONSE_BYTES) {
-      body.destroy();
-      throw Object.assign(new Error(`response body exceeds ${MAX_RESPONSE_BYTES} bytes`), { code: 'UND_ERR_RES_EXCEEDED_MAX_SIZE' });
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** A 2xx body nobody reads is discarded up to this much; beyond it the connection is closed instead. */
+const MAX_DISCARDED_BYTES = 64 * 1024;
+
+interface Exchanged {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body as text, or '' when it was discarded. */
+  body: string;
+}
+
+/**
+ * One request and its answer through undici's handler interface. This is the send path of every HTTP provider, and
+ * `Dispatcher.request` wraps each answer in a Readable stream and a promise chain: about a fifth of the client's CPU
+ * per request in a loop against a local server (21.6 -> 17.2 us). Here the body is collected, or discarded, as it
+ * arrives.
+ * `discard(status)` says whether the body is read: a discarded one settles as soon as the status is known when
+ * `early` also says so (Flux does not wait for a 2xx body it does not read), else once the body has been skipped.
+ */
+function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal,
+  discard: (status: number, headers: Record<string, string | string[] | undefined>) => { discard: boolean; early: boolean }): Promise<Exchanged> {
+  return new Promise((resolve, reject) => {
+    let controller: { abort(reason: Error): void } | undefined;
+    let settled = false;
+    const onAbort = () => controller?.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    const done = () => signal.removeEventListener('abort', onAbort);
+    const fail = (err: Error) => {
+      done();
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let status = 0;
+    let headers: Record<string, string | string[] | undefined> = {};
+    let mode = { discard: false, early: false };
+    const chunks: Buffer[] = [];
+    let size = 0;
+    dispatcher.dispatch(options, {
+      onRequestStart(ctl) {
+        controller = ctl;
+        if (signal.aborted) onAbort();
+      },
+      onResponseStart(_ctl, statusCode, responseHeaders) {
+        status = statusCode;
+        headers = responseHeaders as Record<string, string | string[] | undefined>;
+        mode = discard(statusCode, headers);
+        if (mode.discard && mode.early) {
+          // Settled now; the rest of the body is skipped without the attempt's signal.
+          done();
+          settled = true;
+          resolve({ statusCode: status, headers, body: '' });
+        }
+      },
+      onResponseData(ctl, chunk) {
+        size += chunk.length;
+        if (mode.discard) {
+          if (size > MAX_DISCARDED_BYTES) ctl.abort(new Error('discarded body too large'));
+          return;
+        }
+        if (size > MAX_RESPONSE_BYTES) {
+          ctl.abort(Object.assign(new Error(`response body exceeds ${MAX_RESPONSE_BYTES} bytes`), { code: 'UND_ERR_RES_EXCEEDED_MAX_SIZE' }));
+          return;
+        }
+        chunks.push(chunk);
+      },
+      onResponseEnd() {
+        done();
+        if (settled) return;
+        settled = true;
+        resolve({ statusCode: status, headers, body: mode.discard ? '' : Buffer.concat(chunks).toString('utf8') });
+      },
+      onResponseError(_ctl, err) {
+        fail(err);
+      },
+    });
+  });
 }
 
 /**
@@ -124,15 +189,19 @@ export async function httpRequest(url: string, opts: HttpRequestOptions): Promis
       });
     }
     if (opts.signal.aborted) throw abortError(op, shownUrl, opts.signal);
-    let res: Dispatcher.ResponseData;
+    let res: Exchanged;
     try {
-      res = await opts.transport.dispatcher.request({
+      res = await exchange(opts.transport.dispatcher, {
         origin: current.origin,
         path: `${current.pathname}${current.search}`,
         method,
         headers: withUrlCredentials(headers, current),
         body: body ?? null,
-        signal: opts.signal,
+      }, opts.signal, (status, answer) => {
+        // A followed redirect's body is skipped before the next request; an ignored 2xx body is not waited for.
+        if (REDIRECTS.has(status) && answer['location']) return { discard: true, early: false };
+        if (opts.ignoreSuccessBody && status >= 200 && status < 300) return { discard: true, early: true };
+        return { discard: false, early: false };
       });
     } catch (err) {
       if (opts.signal.aborted) throw abortError(op, shownUrl, opts.signal);
@@ -144,7 +213,6 @@ export async function httpRequest(url: string, opts: HttpRequestOptions): Promis
     const status = res.statusCode;
     const bodyless = status === 301 || status === 302 || status === 303;
     if ((bodyless || status === 307 || status === 308) && loc) {
-      await res.body.dump().catch(() => undefined);
       let next: URL;
       try {
         next = new URL(loc, current);
@@ -171,19 +239,11 @@ export async function httpRequest(url: string, opts: HttpRequestOptions): Promis
 
     if (opts.ignoreSuccessBody && status >= 200 && status < 300) {
       // Flux never reads a 2xx body it does not need: a huge or trickling one must not turn success into failure.
-      res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       // Nobody reads the headers of an answer whose body is ignored, as a rule: flatten them only if asked.
       const raw = res.headers;
       return { status, get headers() { return flattenHeaders(raw); }, body: '' };
     }
-    let text: string;
-    try {
-      text = await readBody(res.body);
-    } catch (err) {
-      if (opts.signal.aborted) throw abortError(op, shownUrl, opts.signal);
-      throw transportError(op, shownUrl, err);
-    }
-    return { status, headers: flattenHeaders(res.headers), body: text };
+    return { status, headers: flattenHeaders(res.headers), body: res.body };
   }
 }
 
