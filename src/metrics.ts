@@ -75,19 +75,26 @@ export const eventsTotal = new client.Counter({
   labelNames: ['outcome'] as const,
 });
 
-/** What the memory outbox holds, read when the metrics are scraped (not set twice per delivery on the hot path). */
-let memoryOutboxHeld: (() => { count: number; bytes: number }) | undefined;
+/** What the memory outboxes hold, read when the metrics are scraped (not set twice per delivery on the hot path). */
+const memoryOutboxes = new Set<() => { count: number; bytes: number }>();
 
-/** The memory outbox of this process registers itself; the latest one is reported. */
-export function reportMemoryOutbox(held: () => { count: number; bytes: number }): void {
-  memoryOutboxHeld = held;
+/** A memory outbox reports what it holds; the returned function stops it (the outbox closed). */
+export function reportMemoryOutbox(held: () => { count: number; bytes: number }): () => void {
+  memoryOutboxes.add(held);
+  return () => memoryOutboxes.delete(held);
 }
+
+const heldBy = (pick: (h: { count: number; bytes: number }) => number): number => {
+  let sum = 0;
+  for (const held of memoryOutboxes) sum += pick(held());
+  return sum;
+};
 
 export const outboxPendingDeliveries = new client.Gauge({
   name: 'herald_outbox_pending_deliveries',
   help: 'Deliveries held by the memory outbox (waiting, in flight or waiting for a retry).',
   collect() {
-    if (memoryOutboxHeld) this.set(memoryOutboxHeld().count);
+    this.set(heldBy((h) => h.count));
   },
 });
 
@@ -95,7 +102,7 @@ export const outboxPendingBytes = new client.Gauge({
   name: 'herald_outbox_pending_bytes',
   help: 'Encoded size of the deliveries held by the memory outbox.',
   collect() {
-    if (memoryOutboxHeld) this.set(memoryOutboxHeld().bytes);
+    this.set(heldBy((h) => h.bytes));
   },
 });
 

@@ -28,10 +28,10 @@ export function groupableType(type: string): boolean {
 
 export type GroupWindow = { windowMs: number } | { error: string } | undefined;
 
-/** The Alert's group window in ms, an error naming the Alert and the annotation, or undefined without the annotation. */
 /** Parsed once per Alert object (a changed Alert is a new object), not for every event it matches. */
 const windows = new WeakMap<Alert, GroupWindow>();
 
+/** The Alert's group window in ms, an error naming the Alert and the annotation, or undefined without the annotation. */
 export function groupWindowOf(alert: Alert): GroupWindow {
   const value = alert.metadata.annotations?.[GROUP_WINDOW_ANNOTATION];
   if (value === undefined) return undefined;

@@ -114,11 +114,12 @@ export class MemoryOutbox implements Outbox {
   private pendingBytes = 0;
   private readonly usage = new Map<string, Usage>();
   private readonly sizes = new WeakMap<Delivery, number>();
+  private readonly stopReporting: () => void;
 
   constructor(private readonly opts: MemoryOutboxOptions) {
     this.concurrency = opts.perProviderConcurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
     this.limits = { ...DEFAULT_OUTBOX_LIMITS, ...opts.limits };
-    reportMemoryOutbox(() => ({ count: this.pending, bytes: this.pendingBytes }));
+    this.stopReporting = reportMemoryOutbox(() => ({ count: this.pending, bytes: this.pendingBytes }));
   }
 
   async enqueue(delivery: Delivery): Promise<void> {
@@ -277,6 +278,7 @@ export class MemoryOutbox implements Outbox {
       }
       await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 1000).unref())]);
       this.dropped = dropped;
+      this.stopReporting();
     })();
     return this.closing;
   }

@@ -85,9 +85,12 @@ function parseUrl(url: string): URL {
 /** A 2xx body nobody reads is discarded up to this much; beyond it the connection is closed instead. */
 const MAX_DISCARDED_BYTES = 64 * 1024;
 
+/** Response headers as undici hands them over: lower-case names, repeated ones as arrays. */
+type RawHeaders = Record<string, string | string[] | undefined>;
+
 interface Exchanged {
   statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: RawHeaders;
   /** The body as text, or '' when it was discarded. */
   body: string;
 }
@@ -101,7 +104,7 @@ interface Exchanged {
  * `early` also says so (Flux does not wait for a 2xx body it does not read), else once the body has been skipped.
  */
 function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal,
-  discard: (status: number, headers: Record<string, string | string[] | undefined>) => { discard: boolean; early: boolean }): Promise<Exchanged> {
+  discard: (status: number, headers: RawHeaders) => { discard: boolean; early: boolean }): Promise<Exchanged> {
   return new Promise((resolve, reject) => {
     let controller: { abort(reason: Error): void } | undefined;
     let settled = false;
@@ -116,7 +119,7 @@ function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
     };
     signal.addEventListener('abort', onAbort, { once: true });
     let status = 0;
-    let headers: Record<string, string | string[] | undefined> = {};
+    let headers: RawHeaders = {};
     let mode = { discard: false, early: false };
     const chunks: Buffer[] = [];
     let size = 0;
@@ -127,7 +130,7 @@ function exchange(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, s
       },
       onResponseStart(_ctl, statusCode, responseHeaders) {
         status = statusCode;
-        headers = responseHeaders as Record<string, string | string[] | undefined>;
+        headers = responseHeaders as RawHeaders;
         mode = discard(statusCode, headers);
         if (mode.discard && mode.early) {
           // Settled now; the rest of the body is skipped without the attempt's signal.
@@ -211,8 +214,9 @@ export async function httpRequest(url: string, opts: HttpRequestOptions): Promis
     const location = res.headers['location'];
     const loc = Array.isArray(location) ? location[0] : location;
     const status = res.statusCode;
-    const bodyless = status === 301 || status === 302 || status === 303;
-    if ((bodyless || status === 307 || status === 308) && loc) {
+    if (REDIRECTS.has(status) && loc) {
+      // 301/302/303 turn a POST into a bodyless GET; 307/308 repeat the request as it was.
+      const bodyless = status === 301 || status === 302 || status === 303;
       let next: URL;
       try {
         next = new URL(loc, current);
