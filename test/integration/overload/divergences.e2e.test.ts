@@ -1,27 +1,12 @@
 // The event server's smaller divergences from the spec, fixed: read header timeout, Content-Type not checked,
 // `__proto__` metadata kept, 413 (not a reset) for 3 MiB + 1 announced by Content-Length.
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempConfigDirs, webhookForKind } from '../../helpers/config-dir.js';
 import { postEvent, startHerald, type HeraldProcess } from '../../helpers/herald-process.js';
 import { startRecordingServer, type RecordingServer } from '../../helpers/recording-server.js';
+import { raw } from '../../helpers/raw-http.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
-
-/** Sends raw bytes on a fresh connection and resolves with what came back and when the connection closed. */
-function raw(url: string, write: (s: Socket) => void): Promise<{ response: string; closedAfterMs: number }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const socket = connect(Number(port), hostname);
-    let response = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => { response += d; });
-    socket.on('error', () => undefined);
-    socket.on('close', () => resolve({ response, closedAfterMs: Date.now() - started }));
-    socket.once('connect', () => write(socket));
-  });
-}
 
 describe('event server divergences', () => {
   const configDir = tempConfigDirs('herald-div-');

@@ -44,7 +44,7 @@ describe('event server request metrics', () => {
 
     release();
     expect((await pending).status).toBe(202);
-    // onResponse runs once the answer is written: poll briefly for it.
+    // The count drops once the answer is written: poll briefly for it.
     let inflight: number | undefined;
     for (let i = 0; i < 50; i++) {
       inflight = await metric('gotk_event_http_requests_inflight{service="",handler="/"}');
