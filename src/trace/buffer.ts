@@ -95,6 +95,69 @@ function toTraceAlert(x: { c: CompiledAlert; v?: MatchVerdict | StaticRejections
 
 type Candidate = { c: CompiledAlert; v?: MatchVerdict | StaticRejections; outcome?: string };
 
+type ProviderRef = { namespace: string; name: string; type: string };
+
+/** One attempt's answer; the time is kept as a number and formatted when the trace is read. */
+class LiveAttempt implements TraceAttempt {
+  error?: string;
+  delayMs?: number;
+  constructor(private readonly ms: number, readonly attempt: number, readonly result: DeliveryOutcome['result']) {}
+
+  get at(): string {
+    return new Date(this.ms).toISOString();
+  }
+
+  toJSON(): TraceAttempt {
+    const out: TraceAttempt = { at: this.at, attempt: this.attempt, result: this.result };
+    if (this.error !== undefined) out.error = this.error;
+    if (this.delayMs !== undefined) out.delayMs = this.delayMs;
+    return out;
+  }
+}
+
+/** One delivery of a record: the Alert and Provider are kept as references and named when the trace is read. */
+class LiveDelivery implements TraceDelivery {
+  state: TraceDelivery['state'] = 'queued';
+  attemptsOmitted?: number;
+  private list?: LiveAttempt[];
+  constructor(readonly id: string, private readonly c: CompiledAlert, private readonly p: ProviderRef) {}
+
+  get alert(): string {
+    return alertName(this.c);
+  }
+
+  get provider(): string {
+    return `${this.p.namespace}/${this.p.name}`;
+  }
+
+  get type(): string {
+    return this.p.type;
+  }
+
+  get attempts(): TraceAttempt[] {
+    return this.list ?? [];
+  }
+
+  add(a: LiveAttempt): void {
+    if (this.list === undefined) {
+      this.list = [a];
+      return;
+    }
+    if (this.list.length >= MAX_ATTEMPTS_PER_DELIVERY) {
+      // Keep the first attempt and the latest ones.
+      this.list.splice(1, 1);
+      this.attemptsOmitted = (this.attemptsOmitted ?? 0) + 1;
+    }
+    this.list.push(a);
+  }
+
+  toJSON(): TraceDelivery {
+    const out: TraceDelivery = { id: this.id, alert: this.alert, provider: this.provider, type: this.type, state: this.state, attempts: this.attempts };
+    if (this.attemptsOmitted !== undefined) out.attemptsOmitted = this.attemptsOmitted;
+    return out;
+  }
+}
+
 /**
  * One event's record, written on the hot path for every event: a class (one shape, methods on the prototype) instead
  * of an object literal with getters and four closures per event. What is only needed when the trace is read (the
@@ -103,16 +166,18 @@ type Candidate = { c: CompiledAlert; v?: MatchVerdict | StaticRejections; outcom
 class LiveRecord implements TraceRecord, EventTrace {
   note?: string;
   alertsOmitted?: number;
-  deliveries: TraceDelivery[] = [];
   deliveriesOmitted?: number;
+  // Arrays are created with their first element (capacity 1) instead of empty and pushed to (V8 then reserves 17
+  // slots): most events have one candidate and one delivery, and a record lives for the last N events.
+  private sent?: LiveDelivery[];
   readonly reason: string;
   readonly message: string;
   readonly severity: string;
   /** Every candidate Alert (an all-namespace Alert is one for every event of its kind): kept raw, named when read. */
-  private readonly raw: Candidate[] = [];
+  private raw?: Candidate[];
 
   constructor(
-    private readonly owner: Map<string, TraceDelivery>,
+    private readonly owner: Map<string, LiveDelivery>,
     readonly seq: number,
     private readonly ms: number,
     private readonly ref: FluxEvent['involvedObject'],
@@ -133,7 +198,11 @@ class LiveRecord implements TraceRecord, EventTrace {
   }
 
   get alerts(): TraceAlert[] {
-    return this.raw.map(toTraceAlert);
+    return this.raw ? this.raw.map(toTraceAlert) : [];
+  }
+
+  get deliveries(): TraceDelivery[] {
+    return this.sent ?? [];
   }
 
   toJSON(): TraceRecord {
@@ -145,13 +214,15 @@ class LiveRecord implements TraceRecord, EventTrace {
   }
 
   private entry(c: CompiledAlert): Candidate | undefined {
-    for (const x of this.raw) if (x.c === c) return x;
-    if (this.raw.length >= MAX_ALERTS_PER_EVENT) {
+    const raw = this.raw;
+    if (raw === undefined) return (this.raw = [{ c }])[0];
+    for (const x of raw) if (x.c === c) return x;
+    if (raw.length >= MAX_ALERTS_PER_EVENT) {
       this.alertsOmitted = (this.alertsOmitted ?? 0) + 1;
       return undefined;
     }
     const e: Candidate = { c };
-    this.raw.push(e);
+    raw.push(e);
     return e;
   }
 
@@ -165,13 +236,13 @@ class LiveRecord implements TraceRecord, EventTrace {
     if (e) e.outcome = excerpt(text, MAX_TEXT_CHARS);
   }
 
-  delivery(id: string, c: CompiledAlert, p: { namespace: string; name: string; type: string }): void {
-    if (this.deliveries.length >= MAX_DELIVERIES_PER_EVENT) {
+  delivery(id: string, c: CompiledAlert, p: ProviderRef): void {
+    const d = new LiveDelivery(id, c, p);
+    if (this.sent === undefined) this.sent = [d];
+    else if (this.sent.length >= MAX_DELIVERIES_PER_EVENT) {
       this.deliveriesOmitted = (this.deliveriesOmitted ?? 0) + 1;
       return;
-    }
-    const d: TraceDelivery = { id, alert: alertName(c), provider: `${p.namespace}/${p.name}`, type: p.type, state: 'queued', attempts: [] };
-    this.deliveries.push(d);
+    } else this.sent.push(d);
     this.owner.set(id, d);
   }
 
@@ -184,7 +255,7 @@ export class TraceBuffer {
   private readonly ring: (LiveRecord | undefined)[];
   private next = 0;
   private seq = 0;
-  private readonly deliveries = new Map<string, TraceDelivery>();
+  private readonly deliveries = new Map<string, LiveDelivery>();
 
   constructor(readonly capacity = DEFAULT_TRACE_EVENTS) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`trace capacity must be a positive integer, got ${capacity}`);
@@ -229,16 +300,11 @@ export class TraceBuffer {
   attempt(id: string, attempt: number, outcome: DeliveryOutcome): void {
     const d = this.deliveries.get(id);
     if (!d) return;
-    const a: TraceAttempt = { at: new Date().toISOString(), attempt, result: outcome.result };
+    const a = new LiveAttempt(Date.now(), attempt, outcome.result);
     if (outcome.result === 'retry' || outcome.result === 'failed') a.error = excerpt(outcome.error, MAX_TEXT_CHARS);
     if (outcome.result === 'dropped') a.error = excerpt(outcome.reason, MAX_TEXT_CHARS);
     if (outcome.result === 'retry') a.delayMs = outcome.delayMs;
-    if (d.attempts.length >= MAX_ATTEMPTS_PER_DELIVERY) {
-      // Keep the first attempt and the latest ones.
-      d.attempts.splice(1, 1);
-      d.attemptsOmitted = (d.attemptsOmitted ?? 0) + 1;
-    }
-    d.attempts.push(a);
+    d.add(a);
     d.state = outcome.result === 'retry' ? 'retrying' : outcome.result;
     if (d.state !== 'retrying') this.deliveries.delete(id);
   }
