@@ -12,7 +12,8 @@ import { hasTemplate, type AlertTemplates } from '../routing/templates.js';
 import type { Outbox } from './outbox.js';
 import { groupableType, groupWindowOf, type GroupingStage } from './grouping.js';
 import type { ProviderCache } from './provider-cache.js';
-import type { TraceBuffer } from '../trace/buffer.js';
+import type { EventTrace, TraceBuffer } from '../trace/buffer.js';
+import type { CompiledAlert } from '../resources/store.js';
 
 /** Trace note for an event no Alert could match (the record names the object). */
 const NO_CANDIDATE_NOTE = 'no Alert has an event source for this kind in this namespace';
@@ -52,8 +53,23 @@ export class OutboxUnavailableError extends Error {
   }
 }
 
+// Log and Event subjects, built only when something is logged or recorded (the delivered path allocates neither).
+const alertRefOf = (c: CompiledAlert) => ({ namespace: c.alert.metadata.namespace, name: c.alert.metadata.name, uid: c.alert.metadata.uid });
+const alertLogOf = (c: CompiledAlert, event: FluxEvent) => ({
+  alert: { namespace: c.alert.metadata.namespace, name: c.alert.metadata.name, providerName: c.alert.spec.providerRef.name },
+  eventInvolvedObject: event.involvedObject,
+});
+
 export class Dispatcher {
   constructor(private readonly opts: DispatcherOptions) {}
+
+  /** A matched Alert whose notification could not be prepared: traced, logged and recorded on the Alert. */
+  private failure(t: EventTrace | undefined, compiled: CompiledAlert, event: FluxEvent, text: string): void {
+    const message = excerpt(text, MAX_LOGGED_ERROR);
+    t?.outcome(compiled, `failed: ${message}`);
+    this.opts.log.error({ ...alertLogOf(compiled, event), error: message }, 'failed to dispatch notification');
+    this.opts.recorder.warning(alertRefOf(compiled), 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(event.involvedObject)}: ${message}`);
+  }
 
   /** `event` is cleaned and has no internal token. Resolves once every delivery is stored in the outbox. */
   async dispatch(event: FluxEvent, acceptedAt = Date.now()): Promise<DispatchSummary> {
@@ -82,8 +98,6 @@ export class Dispatcher {
     const enqueues: Promise<void>[] = [];
     for (const compiled of matched) {
       const a = compiled.alert.metadata;
-      const alertRef = { namespace: a.namespace, name: a.name, uid: a.uid };
-      const alertLog = { alert: { namespace: a.namespace, name: a.name, providerName: compiled.alert.spec.providerRef.name }, eventInvolvedObject: event.involvedObject };
       const prepared = prepareNotification(event, compiled, { noCrossNamespaceRefs, objectLevelWorkloadIdentity, provider: (ns, n) => store.provider(ns, n) });
       if (prepared.kind === 'skip') {
         t?.outcome(compiled, `not sent: ${prepared.why}`);
@@ -94,43 +108,37 @@ export class Dispatcher {
         (prepared.gate === 'commit-status' ? droppedCommitStatus : droppedChangeRequest).push(`${a.namespace}/${a.name}`);
         continue;
       }
-      const failure = (text: string) => {
-        const message = excerpt(text, MAX_LOGGED_ERROR);
-        t?.outcome(compiled, `failed: ${message}`);
-        log.error({ ...alertLog, error: message }, 'failed to dispatch notification');
-        recorder.warning(alertRef, 'NotificationDispatchFailed', `failed to dispatch notification for ${describeObject(event.involvedObject)}: ${message}`);
-      };
       if (prepared.kind === 'error') {
-        failure(prepared.message);
+        this.failure(t, compiled, event, prepared.message);
         continue;
       }
       if (prepared.usedDeprecatedSummary) {
-        log.info(alertLog, "warning: specifying an alert summary with '.spec.summary' is deprecated, use '.spec.eventMetadata.summary' instead");
+        log.info(alertLogOf(compiled, event), "warning: specifying an alert summary with '.spec.summary' is deprecated, use '.spec.eventMetadata.summary' instead");
       }
       if (prepared.conflicts.length > 0) {
         const msg = 'metadata key conflicts detected (please refer to the Alert API docs and Flux RFC 0008 for more information)';
-        log.info({ ...alertLog, conflicts: prepared.conflicts }, `warning: ${msg}`);
-        recorder.warning(alertRef, 'MetadataAppendFailed', msg, conflictAnnotations(prepared.conflicts));
+        log.info({ ...alertLogOf(compiled, event), conflicts: prepared.conflicts }, `warning: ${msg}`);
+        recorder.warning(alertRefOf(compiled), 'MetadataAppendFailed', msg, conflictAnnotations(prepared.conflicts));
       }
       try {
         // Construction errors are reported now, as Flux does, instead of failing later in the worker.
         providers.resolve(prepared.provider);
       } catch (err) {
-        failure((err as Error).message);
+        this.failure(t, compiled, event, (err as Error).message);
         continue;
       }
       if (this.opts.templates && hasTemplate(compiled.alert)) {
         const outcome = await this.opts.templates.render(prepared.notification, compiled.alert, prepared.provider);
         if (outcome.rendered) prepared.notification.rendered = outcome.rendered;
         if (outcome.error !== undefined) {
-          log.error({ ...alertLog, error: outcome.error }, 'message template failed');
-          recorder.warning(alertRef, 'InvalidConfig', outcome.error);
+          log.error({ ...alertLogOf(compiled, event), error: outcome.error }, 'message template failed');
+          recorder.warning(alertRefOf(compiled), 'InvalidConfig', outcome.error);
         }
       }
       const group = this.opts.grouping && groupableType(prepared.provider.spec.type) ? groupWindowOf(compiled.alert) : undefined;
       if (group !== undefined && 'error' in group) {
-        log.error({ ...alertLog, error: group.error }, 'invalid group window');
-        recorder.warning(alertRef, 'InvalidConfig', group.error);
+        log.error({ ...alertLogOf(compiled, event), error: group.error }, 'invalid group window');
+        recorder.warning(alertRefOf(compiled), 'InvalidConfig', group.error);
       }
       if (group !== undefined && 'windowMs' in group) enqueues.push(this.opts.grouping!.add(prepared.notification, acceptedAt, group.windowMs));
       else {
@@ -141,17 +149,27 @@ export class Dispatcher {
     }
     if (droppedCommitStatus.length) log.info({ alerts: droppedCommitStatus, eventInvolvedObject: event.involvedObject }, 'event dropped for commit status providers due to missing commit metadata key');
     if (droppedChangeRequest.length) log.info({ alerts: droppedChangeRequest, eventInvolvedObject: event.involvedObject }, 'event dropped for change request providers due to missing change request metadata key');
-    const results = await Promise.allSettled(enqueues);
-    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // Why enqueues failed. One delivery (the common case) is awaited as it is, without allSettled's result objects.
+    const reasons: unknown[] = [];
+    if (enqueues.length === 1) {
+      try {
+        await enqueues[0];
+      } catch (err) {
+        reasons.push(err);
+      }
+    } else if (enqueues.length > 1) {
+      for (const r of await Promise.allSettled(enqueues)) if (r.status === 'rejected') reasons.push(r.reason);
+    }
     // A provider whose share of the memory outbox is full refuses its own deliveries (logged and counted by the outbox);
     // the event is still accepted for the others. Only when every delivery was refused does the emitter get 503, so
     // that it retries. Any other failure (a durable outbox that cannot store) fails the event as before.
-    const refused = rejected.filter((r) => r.reason instanceof OutboxFullError).length;
-    const failed = rejected.find((r) => !(r.reason instanceof OutboxFullError)) ?? (refused > 0 && refused === enqueues.length ? rejected[0] : undefined);
-    if (failed) t?.setNote(`the outbox refused a delivery (answered 503): ${(failed.reason as Error).message}`);
-    if (failed) {
-      const reported = failed.reason instanceof OutboxFullError;
-      throw stacklessError(() => new OutboxUnavailableError(`could not store the notification: ${(failed.reason as Error).message}`, reported));
+    const refused = reasons.filter((r) => r instanceof OutboxFullError).length;
+    let failedAt = reasons.findIndex((r) => !(r instanceof OutboxFullError));
+    if (failedAt < 0 && refused > 0 && refused === enqueues.length) failedAt = 0;
+    if (failedAt >= 0) {
+      const failed = reasons[failedAt];
+      t?.setNote(`the outbox refused a delivery (answered 503): ${(failed as Error).message}`);
+      throw stacklessError(() => new OutboxUnavailableError(`could not store the notification: ${(failed as Error).message}`, failed instanceof OutboxFullError));
     }
     return { matched: matched.length, enqueued: enqueues.length - refused, refused };
   }

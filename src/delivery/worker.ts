@@ -41,6 +41,9 @@ function typeMetrics(type: string): TypeMetrics {
   };
 }
 
+/** The answer for every delivered attempt: one frozen object rather than one per delivery. */
+const DELIVERED: DeliveryOutcome = Object.freeze({ result: 'delivered' });
+
 export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
   const { store, providers, recorder, policy, log } = opts;
   const now = opts.now ?? Date.now;
@@ -120,7 +123,7 @@ export function createDeliveryHandler(opts: WorkerOptions): DeliveryHandler {
       m.latency.observe(Math.max(0, answeredAt - delivery.acceptedAt) / 1000);
       finish(delivery, m, 'delivered', answeredAt);
       if (log.isLevelEnabled('debug')) log.debug(logCtx({ attempts }), 'notification delivered');
-      return { result: 'delivered' };
+      return DELIVERED;
     } catch (err) {
       deadlines.finish(attempt);
       error = err;

@@ -5,11 +5,15 @@ import type { AlertSpec } from '../api/alert.js';
 /** Keeps `event.toolkit.fluxcd.io/*` and `<group>/*` keys, drops `<group>/checksum` and `<group>/digest` (case-insensitively). */
 export function cleanMetadata(event: FluxEvent): FluxEvent {
   const prefix = `${apiGroupOf(event.involvedObject.apiVersion)}/`;
-  const excluded = [`${prefix}checksum`, `${prefix}digest`].map(fold);
+  const md = event.metadata;
   const kept: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event.metadata)) {
+  // Only a key that would be kept needs the (allocating) case-insensitive exclusion check.
+  let excluded: string[] | undefined;
+  for (const k of Object.keys(md)) {
+    if (!k.startsWith(EVENT_GROUP_PREFIX) && !k.startsWith(prefix)) continue;
+    excluded ??= [fold(`${prefix}checksum`), fold(`${prefix}digest`)];
     if (excluded.includes(fold(k))) continue;
-    if (k.startsWith(EVENT_GROUP_PREFIX) || k.startsWith(prefix)) setOwn(kept, k, v);
+    setOwn(kept, k, md[k]!);
   }
   return { ...event, metadata: kept };
 }
@@ -49,27 +53,36 @@ export interface MergeResult {
 /** Builds the notification's metadata: annotations < Alert eventMetadata < Alert summary < controller metadata. */
 export function mergeMetadata(event: FluxEvent, spec: Pick<AlertSpec, 'eventMetadata' | 'summary'>): MergeResult {
   const prefix = `${apiGroupOf(event.involvedObject.apiVersion)}/`;
+  const md = event.metadata;
   const result: Record<string, string> = {};
-  const sources = new Map<string, string[]>();
-  const put = (key: string, value: string, source: string) => {
+  // Keys set twice are noted and their sources worked out afterwards: a conflict is rare, so the common merge keeps no
+  // per-key source lists.
+  let twice: string[] | undefined;
+  let filled = false;
+  const put = (key: string, value: string) => {
+    filled = true;
+    if (Object.prototype.hasOwnProperty.call(result, key) && !(twice ??= []).includes(key)) twice.push(key);
     setOwn(result, key, value);
-    const list = sources.get(key);
-    if (list) list.push(source);
-    else sources.set(key, [source]);
   };
-  for (const [k, v] of Object.entries(event.metadata)) {
-    if (k.startsWith(EVENT_GROUP_PREFIX)) put(k.slice(EVENT_GROUP_PREFIX.length), v, SOURCE_ANNOTATIONS);
-  }
-  for (const [k, v] of Object.entries(spec.eventMetadata ?? {})) put(k, v, SOURCE_EVENT_METADATA);
+  const keys = Object.keys(md);
+  for (const k of keys) if (k.startsWith(EVENT_GROUP_PREFIX)) put(k.slice(EVENT_GROUP_PREFIX.length), md[k]!);
+  if (spec.eventMetadata) for (const k of Object.keys(spec.eventMetadata)) put(k, spec.eventMetadata[k]!);
   const usedDeprecatedSummary = !!spec.summary;
-  if (spec.summary) put('summary', spec.summary, SOURCE_SUMMARY);
-  for (const [k, v] of Object.entries(event.metadata)) {
-    if (k.startsWith(prefix)) put(k.slice(prefix.length), v, SOURCE_CONTROLLER);
-  }
+  if (spec.summary) put('summary', spec.summary);
+  for (const k of keys) if (k.startsWith(prefix)) put(k.slice(prefix.length), md[k]!);
   const conflicts: MetadataConflict[] = [];
-  for (const [key, list] of sources) if (list.length > 1) conflicts.push({ key, sources: list });
-  conflicts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { metadata: Object.keys(result).length > 0 ? result : { ...event.metadata }, conflicts, usedDeprecatedSummary };
+  if (twice) {
+    const has = (o: Record<string, string> | null | undefined, k: string) => o != null && Object.prototype.hasOwnProperty.call(o, k);
+    for (const key of twice.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const sources: string[] = [];
+      if (has(md, EVENT_GROUP_PREFIX + key)) sources.push(SOURCE_ANNOTATIONS);
+      if (has(spec.eventMetadata, key)) sources.push(SOURCE_EVENT_METADATA);
+      if (key === 'summary' && spec.summary) sources.push(SOURCE_SUMMARY);
+      if (has(md, prefix + key)) sources.push(SOURCE_CONTROLLER);
+      conflicts.push({ key, sources });
+    }
+  }
+  return { metadata: filled ? result : { ...md }, conflicts, usedDeprecatedSummary };
 }
 
 /** The Kubernetes Event annotations Flux attaches to MetadataAppendFailed: key -> "label 1, label 2". */
