@@ -31,9 +31,16 @@ export interface ParsedWithFingerprints extends ParsedManifestFile {
 }
 
 const workerUrl = new URL('./manifest-worker.js', import.meta.url);
+/**
+ * How long the worker is kept after its last parse. Parsing a large file grows the worker's own V8 heap (10,000 Alerts
+ * in one file: about 100 MB of RSS), and an idle isolate does not give that back; big files change rarely, so the
+ * worker is stopped once idle and started again (tens of ms) for the next one.
+ */
+export const WORKER_IDLE_MS = 2000;
 
 class ManifestParser {
   private worker?: Worker;
+  private idleTimer?: NodeJS.Timeout;
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (r: ParsedWithFingerprints) => void; reject: (e: Error) => void }>();
 
@@ -41,6 +48,7 @@ class ManifestParser {
   readonly available = workerUrl.protocol === 'file:' && existsSync(fileURLToPath(workerUrl));
 
   parse(text: string, file: string): Promise<ParsedWithFingerprints> {
+    clearTimeout(this.idleTimer);
     const w = (this.worker ??= this.spawn());
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
@@ -64,6 +72,12 @@ class ManifestParser {
       }
       p.resolve({ ...m.parsed, fingerprints: m.fingerprints! });
     });
+    w.on('message', () => {
+      if (this.waiting.size > 0 || this.worker !== w) return;
+      clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => this.retire(w), WORKER_IDLE_MS);
+      this.idleTimer.unref();
+    });
     const fail = (err: Error) => {
       if (this.worker === w) this.worker = undefined;
       for (const p of this.waiting.values()) p.reject(err);
@@ -72,6 +86,18 @@ class ManifestParser {
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`manifest worker exited with code ${code}`)));
     return w;
+  }
+
+  /** Stops an idle worker; the next large file starts a new one. */
+  private retire(w: Worker): void {
+    if (this.worker !== w || this.waiting.size > 0) return;
+    this.worker = undefined;
+    void w.terminate();
+  }
+
+  /** Whether a worker thread is running now (for tests). */
+  get running(): boolean {
+    return this.worker !== undefined;
   }
 }
 
@@ -89,4 +115,9 @@ export async function parseManifest(text: string, file: string): Promise<ParsedW
   }
   const parsed = parseManifestFile(text, file);
   return { ...parsed, fingerprints: parsed.entries.map((e) => entryFingerprint(e.object)) };
+}
+
+/** Whether the worker thread for large files is running now (tests check that an idle one is stopped). */
+export function manifestWorkerRunning(): boolean {
+  return shared?.running ?? false;
 }

@@ -1,6 +1,6 @@
 // Large manifest files: refused whole above the size limit with a clear error, parsed off the event loop below it, and
 // applied in one step, while events keep being answered.
-import { writeFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempConfigDirs, webhookForKind } from '../../helpers/config-dir.js';
@@ -12,6 +12,17 @@ function configMaps(count: number): string {
   const docs: string[] = [];
   for (let i = 0; i < count; i++) docs.push(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  namespace: apps\n  labels: { team: t${i % 10}, tier: backend }\ndata:\n  key: value-${i}`);
   return docs.join('\n---\n');
+}
+
+/** Whether the process runs a worker_threads Worker now (Linux: Node names those threads WorkerThread). */
+function hasWorkerThread(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).some((t) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim() === 'WorkerThread';
+    } catch {
+      return false; // the thread ended while we looked
+    }
+  });
 }
 
 describe('large manifest files', () => {
@@ -67,10 +78,23 @@ spec:
   providerRef: { name: from-big }
   eventSources: [{ kind: GitRepository, name: '*' }]
 `;
+      // The parse runs in a worker thread, which is stopped once idle: its heap grew with the file and is not needed.
+      let sawWorker = false;
+      const watcher = setInterval(() => (sawWorker ||= hasWorkerThread(h.child.pid!)), 20);
       writeFileSync(path.join(dir, '.big.tmp'), big);
       renameSync(path.join(dir, '.big.tmp'), path.join(dir, 'big.yaml'));
       const loaded = JSON.parse(await h.waitForLog(/"msg":"config dir .* reloaded: 3 files, 2 alerts, 2 providers, 1 secrets, 30000 other objects/, 20_000));
       const lag = await maxLagMs(h.metricsUrl);
+      for (let i = 0; i < 100 && hasWorkerThread(h.child.pid!); i++) await new Promise((r) => setTimeout(r, 50));
+      clearInterval(watcher);
+      expect(sawWorker).toBe(true);
+      expect(hasWorkerThread(h.child.pid!)).toBe(false);
+      // The next large file starts a new worker.
+      const more = configMaps(5_000).replaceAll('cm-', 'more-');
+      expect(more.length).toBeGreaterThan(256 * 1024);
+      writeFileSync(path.join(dir, '.more.tmp'), more);
+      renameSync(path.join(dir, '.more.tmp'), path.join(dir, 'more.yaml'));
+      await h.waitForLog(/"msg":"config dir .* reloaded: 4 files, 2 alerts, 2 providers, 1 secrets, 35000 other objects/, 20_000);
       stop = true;
       await flow;
       expect(loaded.problems).toBe(1); // huge.yaml
