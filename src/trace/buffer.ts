@@ -84,7 +84,7 @@ export interface EventTrace {
 const alertName = (c: CompiledAlert) => `${c.alert.metadata.namespace}/${c.alert.metadata.name}`;
 
 /** A recorded candidate as the trace shows it. */
-function toTraceAlert(x: { c: CompiledAlert; v?: MatchVerdict | StaticRejections; outcome?: string }): TraceAlert {
+function toTraceAlert(x: Candidate): TraceAlert {
   const { c, v } = x;
   const out: TraceAlert = { alert: alertName(c), provider: `${c.alert.metadata.namespace}/${c.alert.spec.providerRef.name}`, matched: v?.matched ?? false };
   if (v instanceof StaticRejections) out.rule = excerpt(v.ruleFor(c), MAX_TEXT_CHARS);
@@ -93,7 +93,11 @@ function toTraceAlert(x: { c: CompiledAlert; v?: MatchVerdict | StaticRejections
   return out;
 }
 
-type Candidate = { c: CompiledAlert; v?: MatchVerdict | StaticRejections; outcome?: string };
+class Candidate {
+  v?: MatchVerdict | StaticRejections;
+  outcome?: string;
+  constructor(readonly c: CompiledAlert) {}
+}
 
 type ProviderRef = { namespace: string; name: string; type: string };
 
@@ -173,8 +177,13 @@ class LiveRecord implements TraceRecord, EventTrace {
   readonly reason: string;
   readonly message: string;
   readonly severity: string;
-  /** Every candidate Alert (an all-namespace Alert is one for every event of its kind): kept raw, named when read. */
-  private raw?: Candidate[];
+  /**
+   * Every candidate Alert (an all-namespace Alert is one for every event of its kind): kept raw, named when read. One
+   * rejected without looking at the message is kept as the bare CompiledAlert, its verdict the record's `rejections`:
+   * with 25 all-namespace Alerts of a kind that is 25 objects fewer per event, each living as long as the record.
+   */
+  private raw?: (Candidate | CompiledAlert)[];
+  private rejections?: StaticRejections;
 
   constructor(
     private readonly owner: Map<string, LiveDelivery>,
@@ -198,7 +207,13 @@ class LiveRecord implements TraceRecord, EventTrace {
   }
 
   get alerts(): TraceAlert[] {
-    return this.raw ? this.raw.map(toTraceAlert) : [];
+    if (!this.raw) return [];
+    return this.raw.map((x) => {
+      if (x instanceof Candidate) return toTraceAlert(x);
+      const e = new Candidate(x);
+      e.v = this.rejections;
+      return toTraceAlert(e);
+    });
   }
 
   get deliveries(): TraceDelivery[] {
@@ -213,21 +228,41 @@ class LiveRecord implements TraceRecord, EventTrace {
     return out;
   }
 
-  private entry(c: CompiledAlert): Candidate | undefined {
-    const raw = this.raw;
-    if (raw === undefined) return (this.raw = [{ c }])[0];
-    for (const x of raw) if (x.c === c) return x;
-    if (raw.length >= MAX_ALERTS_PER_EVENT) {
+  /** Appends a candidate, or counts it as omitted once the record holds MAX_ALERTS_PER_EVENT. */
+  private add<T extends Candidate | CompiledAlert>(x: T): T | undefined {
+    if (this.raw === undefined) this.raw = [x];
+    else if (this.raw.length >= MAX_ALERTS_PER_EVENT) {
       this.alertsOmitted = (this.alertsOmitted ?? 0) + 1;
       return undefined;
-    }
-    const e: Candidate = { c };
-    raw.push(e);
-    return e;
+    } else this.raw.push(x);
+    return x;
   }
 
+  /** The candidate's entry, made a full one if it was kept bare. */
+  private entry(c: CompiledAlert): Candidate | undefined {
+    const raw = this.raw ?? [];
+    for (let i = 0; i < raw.length; i++) {
+      const x = raw[i]!;
+      if (x instanceof Candidate) {
+        if (x.c === c) return x;
+      } else if (x === c) {
+        const e = new Candidate(c);
+        e.v = this.rejections;
+        raw[i] = e;
+        return e;
+      }
+    }
+    return this.add(new Candidate(c));
+  }
+
+  /** Each candidate's verdict is reported once (selectAlerts), so it is appended without a search. */
   verdict(c: CompiledAlert, v: MatchVerdict | StaticRejections): void {
-    const e = this.entry(c);
+    if (v instanceof StaticRejections) {
+      this.rejections = v;
+      this.add(c);
+      return;
+    }
+    const e = this.add(new Candidate(c));
     if (e) e.v = v;
   }
 
