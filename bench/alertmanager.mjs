@@ -179,6 +179,10 @@ async function main() {
     }
     load.push(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
     const m = (name, ph, k) => median(results[name][ph].map((x) => x[k]));
+    // Median of the per-round ratios: the systems of one round run within a minute of each other, so a machine whose
+    // speed drifts over minutes (a shared VM) moves them alike; read these when the rounds' absolute values spread.
+    const paired = (a, b, k) => median(results[a].max.map((x, i) => x[k] / results[b].max[i][k]));
+    const pairedText = (a, b) => `per-round ratios: CPU ${(paired(a, b, 'cpuMs') * 100).toFixed(0)}%, delivered/s ${paired(a, b, 'perSecond').toFixed(2)}×`;
     const row = (name) => `| ${name} | **${m(name, 'max', 'perSecond').toFixed(0)}** | ${results[name].max.map((x) => x.perSecond.toFixed(0)).join(' / ')} | **${m(name, 'max', 'cpuMs').toFixed(3)}** | ${m(name, 'max', 'webhookCpuMs').toFixed(3)} | ${m(name, 'max', 'p50')} / ${m(name, 'max', 'p99')} | ${m(name, 'fixed', 'p50')} / **${m(name, 'fixed', 'p99')}** | ${m(name, 'fixed', 'cpuMs').toFixed(3)} | ${(m(name, 'max', 'rss') / 2 ** 20).toFixed(0)} MB | ${results[name].max.reduce((n, x) => n + x.delivered, 0)} of ${results[name].max.reduce((n, x) => n + x.accepted, 0)} |`;
     const lines = [];
     const hp99 = m('Herald', 'fixed', 'p99');
@@ -187,17 +191,18 @@ async function main() {
       const rateRatio = m('Herald', 'max', 'perSecond') / m('Alertmanager', 'max', 'perSecond');
       lines.push(`- CPU per delivered notification, Herald / Alertmanager: **${(cpuRatio * 100).toFixed(0)}%** (target ≤ 25%: ${cpuRatio <= 0.25 ? 'met' : 'not met'}).`);
       lines.push(`- Delivered/s, Herald / Alertmanager: **${rateRatio.toFixed(2)}×** (target ≥ 2×: ${rateRatio >= 2 ? 'met' : 'not met'}).`);
+      lines.push(`- Herald / Alertmanager, median of the ${pairedText('Herald', 'Alertmanager')}.`);
     } else {
       lines.push(`- Alertmanager not installed (\`sudo apt-get install prometheus-alertmanager\`): peer rows skipped.`);
     }
     lines.push(`- Herald p99 end-to-end at ${fixedRate} events/s: **${hp99} ms** (target ≤ 20 ms: ${hp99 <= 20 ? 'met' : 'not met'}).`);
     if (baselineRoot) {
-      lines.push(`- Herald / ${BASELINE}, same run: CPU per notification **${((m('Herald', 'max', 'cpuMs') / m(BASELINE, 'max', 'cpuMs')) * 100).toFixed(0)}%**, delivered/s **${(m('Herald', 'max', 'perSecond') / m(BASELINE, 'max', 'perSecond')).toFixed(2)}×**, p99 at ${fixedRate}/s ${m(BASELINE, 'fixed', 'p99')} → ${hp99} ms.`);
+      lines.push(`- Herald / ${BASELINE}, same run: CPU per notification **${((m('Herald', 'max', 'cpuMs') / m(BASELINE, 'max', 'cpuMs')) * 100).toFixed(0)}%**, delivered/s **${(m('Herald', 'max', 'perSecond') / m(BASELINE, 'max', 'perSecond')).toFixed(2)}×**, p99 at ${fixedRate}/s ${m(BASELINE, 'fixed', 'p99')} → ${hp99} ms; median of the ${pairedText('Herald', BASELINE)}.`);
       if (haveAm) lines.push(`- ${BASELINE} / Alertmanager: CPU per notification **${((m(BASELINE, 'max', 'cpuMs') / m('Alertmanager', 'max', 'cpuMs')) * 100).toFixed(0)}%**, delivered/s **${(m(BASELINE, 'max', 'perSecond') / m('Alertmanager', 'max', 'perSecond')).toFixed(2)}×**.`);
     }
     if (withFloor) {
       const floorCpu = m(FLOOR, 'max', 'cpuMs');
-      lines.push(`- Herald CPU per notification / the Node relay floor's: **${(m('Herald', 'max', 'cpuMs') / floorCpu).toFixed(2)}×**; delivered/s, Herald / floor: **${(m('Herald', 'max', 'perSecond') / m(FLOOR, 'max', 'perSecond')).toFixed(2)}×**.`);
+      lines.push(`- Herald CPU per notification / the Node relay floor's: **${(m('Herald', 'max', 'cpuMs') / floorCpu).toFixed(2)}×**; delivered/s, Herald / floor: **${(m('Herald', 'max', 'perSecond') / m(FLOOR, 'max', 'perSecond')).toFixed(2)}×**; median of the ${pairedText('Herald', FLOOR)}.`);
       if (haveAm) lines.push(`- The floor itself (Node's HTTP server and undici, no Herald code) / Alertmanager: CPU per notification **${((floorCpu / m('Alertmanager', 'max', 'cpuMs')) * 100).toFixed(0)}%**, delivered/s **${(m(FLOOR, 'max', 'perSecond') / m('Alertmanager', 'max', 'perSecond')).toFixed(2)}×**.`);
     }
     const md = `## Herald vs Alertmanager: HTTP in, webhook out (issue 15)
