@@ -32,9 +32,9 @@ export interface ParsedWithFingerprints extends ParsedManifestFile {
 
 const workerUrl = new URL('./manifest-worker.js', import.meta.url);
 /**
- * How long the worker is kept after its last parse. Parsing a large file grows the worker's own V8 heap (10,000 Alerts
- * in one file: about 100 MB of RSS), and an idle isolate does not give that back; big files change rarely, so the
- * worker is stopped once idle and started again (tens of ms) for the next one.
+ * How long the worker is kept after its last parse. Parsing a large file grows the worker's own V8 heap, and an idle
+ * isolate does not give that back (the core bench's 10,000-Alert file left 14 MB of RSS); big files change rarely, so
+ * the worker is stopped once idle and started again (tens of ms) for the next one.
  */
 export const WORKER_IDLE_MS = 2000;
 
@@ -94,11 +94,6 @@ class ManifestParser {
     this.worker = undefined;
     void w.terminate();
   }
-
-  /** Whether a worker thread is running now (for tests). */
-  get running(): boolean {
-    return this.worker !== undefined;
-  }
 }
 
 let shared: ManifestParser | undefined;
@@ -115,9 +110,4 @@ export async function parseManifest(text: string, file: string): Promise<ParsedW
   }
   const parsed = parseManifestFile(text, file);
   return { ...parsed, fingerprints: parsed.entries.map((e) => entryFingerprint(e.object)) };
-}
-
-/** Whether the worker thread for large files is running now (tests check that an idle one is stopped). */
-export function manifestWorkerRunning(): boolean {
-  return shared?.running ?? false;
 }

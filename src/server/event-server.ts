@@ -34,7 +34,8 @@ export interface EventServerOptions {
   onDuplicate?: (event: FluxEvent) => void;
 }
 
-const HEADERS_202 = { 'x-ratelimit-limit': '1', 'x-ratelimit-remaining': '0' } as const;
+/** Sent with every 202 and 429, beside X-RateLimit-Reset (event-server.md §3). */
+const RATE_LIMIT_HEADERS = { 'x-ratelimit-limit': '1', 'x-ratelimit-remaining': '0' } as const;
 
 /** What a client error (bad request line or headers, too large headers, a timeout) is answered, as Node's parser names it. */
 function clientErrorAnswer(code: string | undefined): [number, string] {
@@ -161,7 +162,7 @@ export function createEventServer(opts: EventServerOptions): EventServer {
       eventsTotal.inc({ outcome: 'duplicate' });
       opts.onDuplicate?.(event);
       log.debug({ eventInvolvedObject: event.involvedObject }, 'Discarding event, rate limiting duplicate events');
-      text(req, res, started, 429, 'Too Many Requests\n', { ...HEADERS_202, 'x-ratelimit-reset': reset, 'retry-after': reset });
+      text(req, res, started, 429, 'Too Many Requests\n', { ...RATE_LIMIT_HEADERS, 'x-ratelimit-reset': reset, 'retry-after': reset });
       return;
     }
     try {
@@ -175,7 +176,7 @@ export function createEventServer(opts: EventServerOptions): EventServer {
       return;
     }
     eventsTotal.inc({ outcome: 'accepted' });
-    answer(req, res, started, 202, { ...HEADERS_202, 'x-ratelimit-reset': reset });
+    answer(req, res, started, 202, { ...RATE_LIMIT_HEADERS, 'x-ratelimit-reset': reset });
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

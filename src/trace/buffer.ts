@@ -94,9 +94,8 @@ function toTraceAlert(x: Candidate): TraceAlert {
 }
 
 class Candidate {
-  v?: MatchVerdict | StaticRejections;
   outcome?: string;
-  constructor(readonly c: CompiledAlert) {}
+  constructor(readonly c: CompiledAlert, public v?: MatchVerdict | StaticRejections) {}
 }
 
 type ProviderRef = { namespace: string; name: string; type: string };
@@ -207,13 +206,7 @@ class LiveRecord implements TraceRecord, EventTrace {
   }
 
   get alerts(): TraceAlert[] {
-    if (!this.raw) return [];
-    return this.raw.map((x) => {
-      if (x instanceof Candidate) return toTraceAlert(x);
-      const e = new Candidate(x);
-      e.v = this.rejections;
-      return toTraceAlert(e);
-    });
+    return this.raw ? this.raw.map((x) => toTraceAlert(x instanceof Candidate ? x : new Candidate(x, this.rejections))) : [];
   }
 
   get deliveries(): TraceDelivery[] {
@@ -246,10 +239,7 @@ class LiveRecord implements TraceRecord, EventTrace {
       if (x instanceof Candidate) {
         if (x.c === c) return x;
       } else if (x === c) {
-        const e = new Candidate(c);
-        e.v = this.rejections;
-        raw[i] = e;
-        return e;
+        return (raw[i] = new Candidate(c, this.rejections));
       }
     }
     return this.add(new Candidate(c));
@@ -262,8 +252,7 @@ class LiveRecord implements TraceRecord, EventTrace {
       this.add(c);
       return;
     }
-    const e = this.add(new Candidate(c));
-    if (e) e.v = v;
+    this.add(new Candidate(c, v));
   }
 
   outcome(c: CompiledAlert, text: string): void {
